@@ -1,0 +1,38 @@
+import type { Database } from "bun:sqlite";
+import { openLogDatabase, readPragmas, type ConnectionPragmas } from "./log-database.ts";
+import { LogWriteTarget, type WriteOp, type WriteReport } from "./log-write-batch.ts";
+import type { LogWriter } from "./log-writer.ts";
+
+/** Writes on the event-loop thread; each COMMIT stalls the loop for the fsync. */
+export class InlineLogWriter implements LogWriter {
+  readonly kind = "inline" as const;
+  private readonly db: Database;
+  private readonly target: LogWriteTarget;
+
+  constructor(dir: string, fsync: boolean) {
+    this.db = openLogDatabase(dir, { fsync });
+    this.target = new LogWriteTarget(this.db);
+  }
+
+  schedule(flush: () => void): void {
+    // A macrotask, not a microtask: sends the runtime queued in this turn leave before the stall.
+    setImmediate(flush);
+  }
+
+  write(ops: readonly WriteOp[]): Promise<WriteReport> {
+    try {
+      return Promise.resolve(this.target.apply(ops));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  pragmas(): Promise<ConnectionPragmas> {
+    return Promise.resolve(readPragmas(this.db));
+  }
+
+  close(): Promise<void> {
+    this.db.close();
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,371 @@
+/**
+ * The durable Raft log: entries, hard state and compaction point in
+ * dir/raft.db, written with group commit.
+ *
+ * persist() calls are applied strictly in call order (the Ready contract:
+ * snapshot, then entries, then hard state), and resolve in call order once
+ * fsynced. While one batch is being committed, every persist() that arrives
+ * is queued; when the commit finishes they all go out as the next single
+ * transaction — one fsync for all of them.
+ *
+ * By default the writes run in a Worker (see log-writer.ts and
+ * bench/storage-fsync.ts for why), so the leader's own fsync overlaps with
+ * its sends to followers (Raft thesis §10.2.1) without stalling the event loop.
+ */
+import type { Database } from "bun:sqlite";
+import type { Entry, HardState, Index, Membership, SnapshotMeta, Term } from "../raft/types.ts";
+import { encodeEntry, decodeEntry } from "./entry-codec.ts";
+import { checksum, openLogDatabase, type ConnectionPragmas } from "./log-database.ts";
+import { recoverLog, type RecoveredLog } from "./log-recovery.ts";
+import type { EncodedEntry, WriteOp } from "./log-write-batch.ts";
+import type { LogWriter, LogWriterKind } from "./log-writer.ts";
+import { InlineLogWriter } from "./inline-log-writer.ts";
+import { WorkerLogWriter } from "./worker-log-writer.ts";
+import { hardStateJson, isHardState, isMembership, isSnapshotMeta, snapshotMetaJson } from "./state-records.ts";
+import { LogContractError, LogWriteFailedError, StorageCorruptionError } from "./storage-errors.ts";
+
+export interface RaftLogStoreOptions {
+  /** Default true. false → synchronous=OFF: for tests and simulations only. */
+  readonly fsync?: boolean;
+  /** Default "worker". */
+  readonly writer?: LogWriterKind;
+}
+
+/** The durable part of one Ready (types.ts), or any prefix of it. */
+export interface PersistRequest {
+  readonly snapshot?: SnapshotMeta | null;
+  readonly entries?: readonly Entry[];
+  readonly hardState?: HardState | null;
+}
+
+export interface LogStoreStats {
+  readonly writer: LogWriterKind;
+  readonly fsync: boolean;
+  readonly persistCalls: number;
+  /** Transactions committed (group-commit batches). */
+  readonly commits: number;
+  /** Commits that fsynced (= commits when fsync is on; each COMMIT fsyncs the WAL once, checkpoints add a few). */
+  readonly fsyncs: number;
+  readonly entriesWritten: number;
+  readonly bytesWritten: number;
+  /** Most persist()/compact() calls one commit covered. */
+  readonly maxBatchCalls: number;
+  /** First index held in the log (snapshotIndex + 1). */
+  readonly firstIndex: Index;
+  /** Last index accepted by persist() (possibly not yet durable). */
+  readonly lastIndex: Index;
+  /** Last index known durable (its persist() has resolved). */
+  readonly durableLastIndex: Index;
+  readonly snapshotIndex: Index;
+  /** Total time inside transactions (on the worker thread when writer = "worker"). */
+  readonly writerBusyMs: number;
+  /** Total time batch submission held the event loop (the whole transaction when writer = "inline"). */
+  readonly eventLoopWriteMs: number;
+}
+
+interface Pending {
+  readonly ops: readonly WriteOp[];
+  /** Logical last index once these ops are applied. */
+  readonly lastIndex: Index;
+  readonly resolve: (() => void) | null;
+  readonly reject: ((err: Error) => void) | null;
+}
+
+export type { RecoveredLog, RecoveryReport, TruncatedTail } from "./log-recovery.ts";
+
+export class RaftLogStore {
+  // Logical log as accepted by persist() (durable or queued): terms[i] is the term of index snapIndex + 1 + i.
+  private snapIndex: Index;
+  private snapTerm: Term;
+  private terms: Term[];
+
+  private recovered: RecoveredLog | null;
+  private pending: Pending[] = [];
+  private inFlight = false;
+  private scheduled = false;
+  private failure: LogWriteFailedError | null = null;
+  private closed = false;
+  private idleWaiters: (() => void)[] = [];
+
+  private counters = {
+    persistCalls: 0,
+    commits: 0,
+    entriesWritten: 0,
+    bytesWritten: 0,
+    maxBatchCalls: 0,
+    durableLastIndex: 0,
+    writerBusyMs: 0,
+    eventLoopWriteMs: 0,
+  };
+
+  private constructor(
+    private readonly reader: Database,
+    private readonly writer: LogWriter,
+    private readonly fsync: boolean,
+    recovered: RecoveredLog,
+  ) {
+    this.recovered = recovered;
+    this.snapIndex = recovered.snapshot?.index ?? 0;
+    this.snapTerm = recovered.snapshot?.term ?? 0;
+    this.terms = recovered.entries.map((e) => e.term);
+    this.counters.durableLastIndex = this.lastIndex();
+  }
+
+  /**
+   * Opens (creating if needed) dir/raft.db, verifies the whole log and cuts a
+   * corrupt tail (see log-recovery.ts), then starts the writer. Throws
+   * StorageCorruptionError if committed state is damaged.
+   */
+  static async open(dir: string, opts: RaftLogStoreOptions = {}): Promise<RaftLogStore> {
+    const fsync = opts.fsync ?? true;
+    const reader = openLogDatabase(dir, { fsync });
+    let recovered: RecoveredLog;
+    let writer: LogWriter;
+    try {
+      recovered = recoverLog(reader);
+      writer = opts.writer === "inline" ? new InlineLogWriter(dir, fsync) : await WorkerLogWriter.start(dir, fsync);
+    } catch (err) {
+      reader.close();
+      throw err;
+    }
+    return new RaftLogStore(reader, writer, fsync, recovered);
+  }
+
+  /**
+   * What open() recovered: hard state, compaction point, every entry after it,
+   * and a report of any tail it cut. Callable once (the entries are handed
+   * over, not kept). Build RestoredState from it: snapshot ?? the initial
+   * configuration at index 0.
+   */
+  load(): RecoveredLog {
+    const r = this.recovered;
+    if (!r) throw new LogContractError("raft log: load() may be called once, right after open()");
+    this.recovered = null;
+    return r;
+  }
+
+  persist(w: PersistRequest): Promise<void> {
+    if (this.closed) return Promise.reject(new LogContractError("raft log: store is closed"));
+    if (this.failure) return Promise.reject(this.failure);
+    let planned: { ops: WriteOp[]; apply: () => void };
+    try {
+      planned = this.plan(w);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    planned.apply();
+    this.counters.persistCalls++;
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ ops: planned.ops, lastIndex: this.lastIndex(), resolve, reject });
+      this.kick();
+    });
+  }
+
+  /**
+   * Drops entries ≤ upToIndex and records {upToIndex, its term, membership} as
+   * the compaction point. Call after the state machine durably applied
+   * upToIndex; `membership` is the configuration as of upToIndex (the core
+   * knows it). Lazy: rides in the next group commit; a crash before that only
+   * means the entries are dropped later.
+   */
+  compact(upToIndex: Index, membership: Membership): void {
+    if (this.closed || this.failure) return;
+    if (upToIndex <= this.snapIndex) return;
+    if (upToIndex > this.lastIndex()) {
+      throw new LogContractError(`raft log: cannot compact to ${upToIndex}, log ends at ${this.lastIndex()}`);
+    }
+    if (!isMembership(membership)) throw new LogContractError("raft log: compact() needs a Membership");
+    const meta: SnapshotMeta = { index: upToIndex, term: this.termAt(upToIndex), membership };
+    this.terms = this.terms.slice(upToIndex - this.snapIndex);
+    this.snapIndex = meta.index;
+    this.snapTerm = meta.term;
+    const op: WriteOp = { kind: "snapshot", index: meta.index, json: snapshotMetaJson(meta), keepSuffix: true };
+    this.pending.push({ ops: [op], lastIndex: this.lastIndex(), resolve: null, reject: null });
+    this.kick();
+  }
+
+  /** Durable entries in [lo, hi), checksums verified. For tools and debugging: the core keeps its own copy. */
+  entries(lo: Index, hi: Index): Entry[] {
+    const rows = this.reader
+      .query<[number, number, Uint8Array], [number, number]>("SELECT idx, crc, body FROM entries WHERE idx >= ?1 AND idx < ?2 ORDER BY idx")
+      .values(lo, hi) as [number, number, Uint8Array][];
+    return rows.map(([idx, crc, body]) => {
+      if (checksum(body) !== crc) throw new StorageCorruptionError(`raft log: entry ${idx} fails its checksum`);
+      return decodeEntry(body);
+    });
+  }
+
+  firstIndex(): Index {
+    return this.snapIndex + 1;
+  }
+
+  lastIndex(): Index {
+    return this.snapIndex + this.terms.length;
+  }
+
+  /** The write connection's live PRAGMA values (proves fsync is configured where the writes happen). */
+  pragmas(): Promise<ConnectionPragmas> {
+    return this.writer.pragmas();
+  }
+
+  stats(): LogStoreStats {
+    const c = this.counters;
+    return {
+      writer: this.writer.kind,
+      fsync: this.fsync,
+      persistCalls: c.persistCalls,
+      commits: c.commits,
+      fsyncs: this.fsync ? c.commits : 0,
+      entriesWritten: c.entriesWritten,
+      bytesWritten: c.bytesWritten,
+      maxBatchCalls: c.maxBatchCalls,
+      firstIndex: this.firstIndex(),
+      lastIndex: this.lastIndex(),
+      durableLastIndex: c.durableLastIndex,
+      snapshotIndex: this.snapIndex,
+      writerBusyMs: c.writerBusyMs,
+      eventLoopWriteMs: c.eventLoopWriteMs,
+    };
+  }
+
+  /** Waits for every queued write to be durable, then closes the files and stops the worker. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (!this.failure && (this.inFlight || this.scheduled || this.pending.length > 0)) {
+      await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    }
+    try {
+      await this.writer.close();
+    } finally {
+      this.reader.close();
+    }
+  }
+
+  private termAt(index: Index): Term {
+    if (index === this.snapIndex) return this.snapTerm;
+    return this.terms[index - this.snapIndex - 1];
+  }
+
+  /** Validates a request against the logical log; nothing changes unless `apply` is called. */
+  private plan(w: PersistRequest): { ops: WriteOp[]; apply: () => void } {
+    const ops: WriteOp[] = [];
+    let snapIndex = this.snapIndex;
+    let snapTerm = this.snapTerm;
+    let terms = this.terms;
+    let termsCopied = false;
+
+    if (w.snapshot) {
+      const s = w.snapshot;
+      if (!isSnapshotMeta(s)) throw new LogContractError("raft log: snapshot is not a SnapshotMeta");
+      if (s.index < snapIndex) throw new LogContractError(`raft log: snapshot ${s.index} is older than the compaction point ${snapIndex}`);
+      const last = snapIndex + terms.length;
+      // Raft paper §7: keep the suffix only if the log has the snapshot's last entry.
+      const keepSuffix = s.index <= last && (s.index === snapIndex ? snapTerm : terms[s.index - snapIndex - 1]) === s.term;
+      terms = keepSuffix ? terms.slice(s.index - snapIndex) : [];
+      termsCopied = true;
+      snapIndex = s.index;
+      snapTerm = s.term;
+      ops.push({ kind: "snapshot", index: s.index, json: snapshotMetaJson(s), keepSuffix });
+    }
+
+    const entries = w.entries ?? [];
+    if (entries.length > 0) {
+      const first = entries[0].index;
+      const last = snapIndex + terms.length;
+      if (first <= snapIndex) throw new LogContractError(`raft log: entry ${first} is at or below the compaction point ${snapIndex}`);
+      if (first > last + 1) throw new LogContractError(`raft log: entry ${first} leaves a gap after ${last}`);
+      let prevTerm = first - 1 === snapIndex ? snapTerm : terms[first - 1 - snapIndex - 1];
+      const encoded: EncodedEntry[] = new Array(entries.length);
+      for (let i = 0; i < entries.length; i++) {
+        const e = entries[i];
+        if (e.index !== first + i) throw new LogContractError(`raft log: entries not contiguous at ${e.index}`);
+        if (!Number.isSafeInteger(e.term) || e.term < prevTerm) {
+          throw new LogContractError(`raft log: entry ${e.index} has term ${e.term} below its predecessor's ${prevTerm}`);
+        }
+        prevTerm = e.term;
+        encoded[i] = { index: e.index, term: e.term, body: encodeEntry(e) };
+      }
+      if (!termsCopied) terms = terms.slice();
+      terms.length = first - snapIndex - 1;
+      for (const e of entries) terms.push(e.term);
+      ops.push({ kind: "entries", entries: encoded });
+    }
+
+    if (w.hardState) {
+      if (!isHardState(w.hardState)) throw new LogContractError("raft log: hardState is not a HardState");
+      ops.push({ kind: "hardState", json: hardStateJson(w.hardState) });
+    }
+
+    return {
+      ops,
+      apply: () => {
+        this.snapIndex = snapIndex;
+        this.snapTerm = snapTerm;
+        this.terms = terms;
+      },
+    };
+  }
+
+  private kick(): void {
+    if (this.inFlight || this.scheduled || this.pending.length === 0 || this.failure) return;
+    this.scheduled = true;
+    this.writer.schedule(() => this.flush());
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    if (this.inFlight || this.failure || this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    const ops = batch.length === 1 ? batch[0].ops : batch.flatMap((p) => p.ops);
+    const lastIndex = batch[batch.length - 1].lastIndex;
+    if (ops.length === 0) {
+      this.settle(batch, lastIndex);
+      return;
+    }
+    this.inFlight = true;
+    const t0 = performance.now();
+    const written = this.writer.write(ops);
+    this.counters.eventLoopWriteMs += performance.now() - t0;
+    written.then(
+      (report) => {
+        const c = this.counters;
+        c.commits++;
+        c.entriesWritten += report.entries;
+        c.bytesWritten += report.bytes;
+        c.writerBusyMs += report.txMs;
+        c.maxBatchCalls = Math.max(c.maxBatchCalls, batch.length);
+        this.inFlight = false;
+        this.settle(batch, lastIndex);
+      },
+      (err: unknown) => {
+        this.inFlight = false;
+        this.fail(err, batch);
+      },
+    );
+  }
+
+  private settle(batch: readonly Pending[], lastIndex: Index): void {
+    this.counters.durableLastIndex = lastIndex;
+    for (const p of batch) p.resolve?.();
+    this.kick();
+    this.notifyIdle();
+  }
+
+  private fail(err: unknown, batch: readonly Pending[]): void {
+    const message = err instanceof Error ? err.message : String(err);
+    this.failure = new LogWriteFailedError(`raft log: write failed, refusing further writes: ${message}`, { cause: err });
+    const all = [...batch, ...this.pending];
+    this.pending = [];
+    for (const p of all) p.reject?.(this.failure);
+    this.notifyIdle();
+  }
+
+  private notifyIdle(): void {
+    if (this.inFlight || this.scheduled || this.pending.length > 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}
