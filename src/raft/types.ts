@@ -136,6 +136,8 @@ export interface ReadIndexRespMsg extends Envelope {
   readonly ctx: string;
   /** -1 when the leader could not serve it (not leader, no commit in its term yet, transferring). */
   readonly index: Index;
+  /** Why, when index is -1 (absent from older senders: treat as "not-leader"). */
+  readonly reason?: "not-leader" | "no-leader" | "not-ready" | "transferring";
 }
 
 export type Message =
@@ -178,7 +180,9 @@ export type ReadState =
  *    writes (on the leader this is how its own fsync runs in parallel with
  *    replication, thesis §10.2.1).
  * 2. Durably write, in this order: `snapshot` (if any: install it, dropping the
- *    log up to snapshot.index), then `entries` (an entry at an index that
+ *    log up to snapshot.index — and, if the stored entry at snapshot.index is
+ *    missing or has a term other than snapshot.term, every entry after it too;
+ *    the core keeps a suffix only when it matches), then `entries` (an entry at an index that
  *    already exists replaces it and everything after it), then `hardState`.
  * 3. Only after step 2 is durable: send `messagesAfterPersist` (vote grants,
  *    append acknowledgements: they promise durable state), and report
@@ -201,7 +205,12 @@ export interface Ready {
 
 export type ProposeResult =
   | { readonly ok: true; readonly index: Index; readonly term: Term }
-  | { readonly ok: false; readonly reason: "not-leader" | "transferring" | "conf-change-pending" | "too-many-inflight"; readonly leader: NodeId | null };
+  | {
+      readonly ok: false;
+      /** "invalid-conf-change": e.g. adding an existing voter, promoting a non-learner, removing the last voter. */
+      readonly reason: "not-leader" | "transferring" | "conf-change-pending" | "too-many-inflight" | "invalid-conf-change";
+      readonly leader: NodeId | null;
+    };
 
 /** Knobs. Times are in ticks; the runtime decides how long a tick is (e.g. 10 ms). */
 export interface RaftConfig {
