@@ -8,6 +8,10 @@ export class ByteReader {
 
   constructor(private readonly buf: Uint8Array) {}
 
+  get position(): number {
+    return this.pos;
+  }
+
   get remaining(): number {
     return this.buf.length - this.pos;
   }
@@ -48,12 +52,11 @@ export class ByteReader {
     return v === 1;
   }
 
-  /** A length-prefixed byte string, copied so it does not pin the whole received batch in memory. */
-  bytes(maxLength = Number.MAX_SAFE_INTEGER): Uint8Array {
+  /** A length-prefixed byte string as a view into the input (no copy). */
+  bytesView(): Uint8Array {
     const n = this.uvarint();
-    if (n > maxLength) throw new WireFormatError(`byte string of ${n} bytes exceeds ${maxLength}`);
     if (n > this.remaining) throw new WireFormatError("truncated byte string");
-    const out = this.buf.slice(this.pos, this.pos + n);
+    const out = this.buf.subarray(this.pos, this.pos + n);
     this.pos += n;
     return out;
   }

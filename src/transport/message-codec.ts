@@ -5,7 +5,8 @@
  *
  *   batch   := "QM" version:u8(=1) nstr:uvarint string{nstr} nmsg:uvarint msg{nmsg}
  *   msg     := type:u8 from:uvarint to:uvarint term:uvarint body      (from/to index the string table)
- *   append          := prevIndex prevTerm commit nentries:uvarint entry*   (entry: see entry-wire.ts)
+ *   append          := prevIndex prevTerm commit nentries:uvarint (length:uvarint entry)*
+ *                      (entry: src/storage/entry-codec.ts, the same bytes as in the durable log)
  *   append-resp     := index reject:u8 hintIndex hintTerm
  *   vote            := flags:u8(pre=1,transfer=2) lastIndex lastTerm
  *   vote-resp       := flags:u8(pre=1,granted=2)
@@ -18,7 +19,7 @@
 import type { Entry, Message, MessageType } from "../raft/types.ts";
 import { ByteReader } from "./byte-reader.ts";
 import { ByteWriter } from "./byte-writer.ts";
-import { readEntry, writeEntry } from "./entry-wire.ts";
+import { decodeEntry, encodeEntry } from "../storage/entry-codec.ts";
 import { readSnapshotMeta, writeSnapshotMeta } from "./member-wire.ts";
 import { WireFormatError } from "./wire-format-error.ts";
 import { MAX_CTX_BYTES, MAX_NODE_ID_BYTES, checkNonEmpty, checkString, checkUint } from "./wire-limits.ts";
@@ -64,6 +65,10 @@ export function encodeMessages(msgs: readonly Message[]): Uint8Array {
   return w.finish();
 }
 
+/**
+ * Inverse of encodeMessages. Normal entries' `data` are views into `b`
+ * (zero-copy): the caller must not reuse `b` for anything else.
+ */
 export function decodeMessages(b: Uint8Array): Message[] {
   const r = new ByteReader(b);
   if (r.u8() !== MAGIC_0 || r.u8() !== MAGIC_1) throw new WireFormatError("not a quorumlite message batch");
@@ -113,7 +118,7 @@ function writeMessage(w: ByteWriter, m: Message, strings: ReadonlyMap<string, nu
       w.uvarint(m.prevTerm);
       w.uvarint(m.commit);
       w.uvarint(m.entries.length);
-      for (const e of m.entries) writeEntry(w, e);
+      for (const e of m.entries) w.bytes(encodeEntryChecked(e));
       return;
     case "append-resp":
       checkUint("index", m.index);
@@ -173,12 +178,12 @@ function readMessage(r: ByteReader, strings: readonly string[]): Message {
       const prevTerm = r.uvarint();
       const commit = r.uvarint();
       const n = r.uvarint();
-      // The smallest entry (noop) takes 3 bytes.
-      if (n * 3 > r.remaining) throw new WireFormatError(`invalid entry count ${n}`);
+      // The smallest entry (length + noop) takes 4 bytes.
+      if (n * 4 > r.remaining) throw new WireFormatError(`invalid entry count ${n}`);
       const entries: Entry[] = new Array(n);
       let lastTerm = prevTerm;
       for (let i = 0; i < n; i++) {
-        const e = readEntry(r);
+        const e = decodeEntryChecked(r.bytesView());
         // AppendEntries carries a contiguous run of the leader's log (Raft paper §5.3), whose terms never
         // decrease and never exceed the leader's term (§5.1); anything else is corruption, not a message.
         if (e.index !== prevIndex + 1 + i) throw new WireFormatError(`entry ${i} has index ${e.index}, expected ${prevIndex + 1 + i}`);
@@ -249,4 +254,20 @@ function writeOptionalCtx(w: ByteWriter, ctx: string | null): void {
 
 function readOptionalCtx(r: ByteReader): string | null {
   return r.bool() ? r.string(MAX_CTX_BYTES) : null;
+}
+
+function encodeEntryChecked(e: Entry): Uint8Array {
+  try {
+    return encodeEntry(e);
+  } catch (err) {
+    throw new WireFormatError(`entry ${String(e.index)}: ${(err as Error).message}`);
+  }
+}
+
+function decodeEntryChecked(b: Uint8Array): Entry {
+  try {
+    return decodeEntry(b);
+  } catch (err) {
+    throw new WireFormatError(`entry: ${(err as Error).message}`);
+  }
 }

@@ -1,0 +1,611 @@
+/**
+ * The sending side of the link to one peer: one multiplexed node:http2
+ * session (Bun's fetch cannot speak h2c), message batching and pipelining,
+ * simulated latency, reconnect with backoff, RPCs and snapshot uploads.
+ *
+ * Nothing here throws into the caller of enqueue(): a peer that is down or
+ * stalled costs dropped messages (Raft retransmits), never a blocked loop.
+ */
+import { connect, constants, sensitiveHeaders } from "node:http2";
+import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http2";
+import { open } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
+import type { Message, NodeId, SnapshotMsg } from "../raft/types.ts";
+import { encodeMessages, estimateMessageBytes } from "./message-codec.ts";
+import { peerOrigin } from "./peer-address.ts";
+import {
+  CONTENT_TYPE_MESSAGES,
+  CONTENT_TYPE_SNAPSHOT,
+  HEADER_FROM,
+  HEADER_SECRET,
+  HEADER_TO,
+  ROUTE_MESSAGES,
+  ROUTE_RPC_PREFIX,
+  ROUTE_SNAPSHOT,
+} from "./peer-protocol.ts";
+import { PeerRequestError } from "./peer-request-error.ts";
+import { encodeSnapshotPreamble } from "./snapshot-framing.ts";
+import type { TransportLimits } from "./transport-limits.ts";
+
+export interface PeerResponse {
+  readonly status: number;
+  readonly body: Uint8Array;
+  readonly headers: Record<string, string>;
+}
+
+/**
+ * idle: no session (one is opened on demand) · connecting · connected ·
+ * backoff: the last session failed; traffic is dropped until the timer ends · closed: stopped.
+ */
+export type LinkState = "idle" | "connecting" | "connected" | "backoff" | "closed";
+
+export interface PeerLinkStats {
+  readonly id: NodeId;
+  readonly raftAddr: string;
+  readonly state: LinkState;
+  readonly connected: boolean;
+  /** Sessions opened so far (the first one plus every reconnect). */
+  readonly sessions: number;
+  /** Messages and batches the peer acknowledged (HTTP 204). */
+  readonly sentMessages: number;
+  readonly sentBatches: number;
+  readonly sentBytes: number;
+  /** Messages given up on: queue full, peer unreachable, batch failed. */
+  readonly droppedMessages: number;
+  readonly errors: number;
+  readonly inflightBatches: number;
+  /** Most message POSTs ever in flight at once (pipelining depth reached). */
+  readonly peakInflightBatches: number;
+  readonly queuedMessages: number;
+  readonly requests: number;
+  readonly requestErrors: number;
+  readonly snapshotsSent: number;
+  readonly snapshotBytesSent: number;
+  readonly lastError: string | null;
+}
+
+export interface LinkContext {
+  readonly self: NodeId;
+  readonly secret: string | null;
+  readonly limits: TransportLimits;
+  /** Simulated one-way latency towards this peer, already sanitized (finite, ≥ 0). */
+  readonly delayMs: () => number;
+}
+
+interface Batch {
+  readonly msgs: Message[];
+  readonly bytes: number;
+  /** performance.now() at which the batch may go on the wire (simulated latency). */
+  readonly releaseAt: number;
+}
+
+const ERROR_BODY_BYTES = 4096;
+
+export class PeerLink {
+  readonly origin: string;
+  private session: ClientHttp2Session | null = null;
+  private state: LinkState = "idle";
+  private failures = 0;
+  private backoffTimer: ReturnType<typeof setTimeout> | null = null;
+
+  private pending: Message[] = [];
+  private pendingBytes = 0;
+  private flushScheduled = false;
+  private outbox: Batch[] = [];
+  private outboxHead = 0;
+  private queuedMessages = 0;
+  private queuedBytes = 0;
+  private lastReleaseAt = 0;
+  private releaseTimer: ReturnType<typeof setTimeout> | null = null;
+  private inflight = 0;
+  private peakInflight = 0;
+  /** Aborts for request()/sendSnapshot() calls still running, so close() can end them. */
+  private readonly openCalls = new Set<(e: PeerRequestError) => void>();
+
+  private sessions = 0;
+  private sentMessages = 0;
+  private sentBatches = 0;
+  private sentBytes = 0;
+  private droppedMessages = 0;
+  private errors = 0;
+  private requests = 0;
+  private requestErrors = 0;
+  private snapshotsSent = 0;
+  private snapshotBytesSent = 0;
+  private lastError: string | null = null;
+
+  constructor(
+    readonly id: NodeId,
+    readonly raftAddr: string,
+    private readonly ctx: LinkContext,
+  ) {
+    this.origin = peerOrigin(raftAddr);
+  }
+
+  // ---------------------------------------------------------------------------
+  // Raft messages: batch per tick, delay, pipeline.
+  // ---------------------------------------------------------------------------
+
+  enqueue(msg: Message): void {
+    if (this.state === "closed" || this.state === "backoff") {
+      this.droppedMessages++;
+      return;
+    }
+    const bytes = estimateMessageBytes(msg);
+    const { maxQueuedMessages, maxQueuedBytes } = this.ctx.limits;
+    // A single message larger than the byte bound still goes when the queue is empty.
+    if (this.queuedMessages >= maxQueuedMessages || (this.queuedBytes > 0 && this.queuedBytes + bytes > maxQueuedBytes)) {
+      this.droppedMessages++;
+      return;
+    }
+    this.pending.push(msg);
+    this.pendingBytes += bytes;
+    this.queuedMessages++;
+    this.queuedBytes += bytes;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  /** Everything enqueued in this tick becomes one batch, released after the link's latency. */
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.pending.length === 0) return;
+    const now = performance.now();
+    // Later batches never overtake earlier ones, even if the configured delay shrinks.
+    const releaseAt = Math.max(now + this.ctx.delayMs(), this.lastReleaseAt);
+    this.lastReleaseAt = releaseAt;
+    this.outbox.push({ msgs: this.pending, bytes: this.pendingBytes, releaseAt });
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.pump();
+  }
+
+  private pump(): void {
+    if (this.state === "closed" || this.state === "backoff") return;
+    const { maxInflightBatches, maxBatchBytes } = this.ctx.limits;
+    while (this.outboxHead < this.outbox.length && this.inflight < maxInflightBatches) {
+      const now = performance.now();
+      const head = this.outbox[this.outboxHead]!;
+      if (head.releaseAt > now) {
+        this.armReleaseTimer(head.releaseAt - now);
+        return;
+      }
+      // Batches that became due while every slot was busy travel together.
+      let msgs = head.msgs;
+      let bytes = head.bytes;
+      this.outboxHead++;
+      while (this.outboxHead < this.outbox.length) {
+        const next = this.outbox[this.outboxHead]!;
+        if (next.releaseAt > now || bytes + next.bytes > maxBatchBytes) break;
+        msgs = msgs.concat(next.msgs);
+        bytes += next.bytes;
+        this.outboxHead++;
+      }
+      this.compactOutbox();
+      this.queuedMessages -= msgs.length;
+      this.queuedBytes -= bytes;
+      this.post(msgs);
+    }
+  }
+
+  private compactOutbox(): void {
+    if (this.outboxHead === this.outbox.length) {
+      this.outbox = [];
+      this.outboxHead = 0;
+    } else if (this.outboxHead > 1024 && this.outboxHead * 2 > this.outbox.length) {
+      this.outbox = this.outbox.slice(this.outboxHead);
+      this.outboxHead = 0;
+    }
+  }
+
+  private armReleaseTimer(ms: number): void {
+    if (this.releaseTimer !== null) return;
+    this.releaseTimer = setTimeout(() => {
+      this.releaseTimer = null;
+      this.pump();
+    }, Math.max(1, Math.ceil(ms)));
+  }
+
+  private post(msgs: Message[]): void {
+    let body: Uint8Array;
+    try {
+      body = encodeMessages(msgs);
+    } catch (e) {
+      // A message the codec refuses is a bug upstream; losing it beats crashing the send loop.
+      this.noteError(`cannot encode messages: ${(e as Error).message}`);
+      this.droppedMessages += msgs.length;
+      return;
+    }
+    const session = this.ensureSession();
+    if (session === null) {
+      this.droppedMessages += msgs.length;
+      return;
+    }
+    let stream: ClientHttp2Stream;
+    try {
+      stream = session.request(this.headers(ROUTE_MESSAGES, { "content-type": CONTENT_TYPE_MESSAGES, "content-length": body.length }));
+    } catch (e) {
+      this.noteError(`cannot open stream: ${(e as Error).message}`);
+      this.droppedMessages += msgs.length;
+      return;
+    }
+    this.inflight++;
+    if (this.inflight > this.peakInflight) this.peakInflight = this.inflight;
+    let status = 0;
+    let errorBody = "";
+    let settled = false;
+    const timer = setTimeout(() => {
+      // An unacknowledged batch this old means the peer (or the path to it) is stalled.
+      this.failSession(session, `message batch not acknowledged within ${this.ctx.limits.messageTimeoutMs} ms`);
+    }, this.ctx.limits.messageTimeoutMs);
+    stream.on("response", (h) => {
+      status = Number(h[":status"]);
+      this.markHealthy();
+    });
+    stream.on("data", (chunk: Buffer) => {
+      if (errorBody.length < ERROR_BODY_BYTES) errorBody += chunk.toString("utf8");
+    });
+    stream.on("error", () => {});
+    stream.on("close", () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      this.inflight--;
+      if (status === 204) {
+        this.sentMessages += msgs.length;
+        this.sentBatches++;
+        this.sentBytes += body.length;
+      } else {
+        this.droppedMessages += msgs.length;
+        this.noteError(status === 0 ? "message batch failed: stream reset" : `message batch refused: ${status} ${errorBody.slice(0, 200)}`);
+      }
+      this.pump();
+    });
+    stream.end(body);
+  }
+
+  // ---------------------------------------------------------------------------
+  // Generic RPC over the same session.
+  // ---------------------------------------------------------------------------
+
+  request(path: string, body: Uint8Array, timeoutMs: number): Promise<PeerResponse> {
+    this.requests++;
+    return new Promise<PeerResponse>((resolve, reject) => {
+      let stream: ClientHttp2Stream | null = null;
+      let done = false;
+      let startTimer: ReturnType<typeof setTimeout> | null = null;
+      const finish = (err: PeerRequestError | null, value?: PeerResponse): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        if (startTimer !== null) clearTimeout(startTimer);
+        this.openCalls.delete(abort);
+        if (err !== null) {
+          this.requestErrors++;
+          reject(err);
+        } else resolve(value!);
+      };
+      const abort = (e: PeerRequestError): void => {
+        if (stream !== null && !stream.closed) stream.close(constants.NGHTTP2_CANCEL);
+        finish(e);
+      };
+      this.openCalls.add(abort);
+      const timer = setTimeout(() => abort(new PeerRequestError("timeout", this.id, `request ${path} timed out after ${timeoutMs} ms`)), timeoutMs);
+
+      const start = (): void => {
+        startTimer = null;
+        const session = this.ensureSession();
+        if (session === null) return finish(this.unreachable());
+        try {
+          stream = session.request(this.headers(ROUTE_RPC_PREFIX + path, { "content-length": body.length }));
+        } catch (e) {
+          return finish(new PeerRequestError("reset", this.id, `cannot open stream: ${(e as Error).message}`));
+        }
+        let status = 0;
+        let headers: Record<string, string> = {};
+        let ended = false;
+        let size = 0;
+        const chunks: Buffer[] = [];
+        stream.on("response", (h) => {
+          status = Number(h[":status"]);
+          headers = plainHeaders(h);
+          this.markHealthy();
+        });
+        stream.on("data", (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > this.ctx.limits.maxRpcBodyBytes) {
+            abort(new PeerRequestError("reset", this.id, `response to ${path} exceeds ${this.ctx.limits.maxRpcBodyBytes} bytes`));
+          } else chunks.push(chunk);
+        });
+        stream.on("end", () => {
+          ended = true;
+        });
+        stream.on("error", () => {});
+        stream.on("close", () => {
+          if (status > 0 && ended) finish(null, { status, body: toUint8Array(Buffer.concat(chunks)), headers });
+          else finish(new PeerRequestError("reset", this.id, `request ${path} failed: ${this.lastError ?? "stream reset"}`));
+        });
+        stream.end(body);
+      };
+      const delay = this.ctx.delayMs();
+      if (delay > 0) startTimer = setTimeout(start, delay);
+      else start();
+    });
+  }
+
+  // ---------------------------------------------------------------------------
+  // Snapshots: a file streamed with bounded memory over a session of its own.
+  // ---------------------------------------------------------------------------
+
+  /**
+   * A dedicated session keeps a multi-GB upload from queueing heartbeats and
+   * appends behind its DATA frames (HTTP/2 multiplexes streams, but they share
+   * one TCP send buffer and one connection flow-control window).
+   */
+  async sendSnapshot(msg: SnapshotMsg, file: string): Promise<void> {
+    if (this.state === "closed") throw new PeerRequestError("closed", this.id, "transport stopped");
+    let fh: FileHandle;
+    try {
+      fh = await open(file, "r");
+    } catch (e) {
+      throw new PeerRequestError("invalid", this.id, `cannot open snapshot file: ${(e as Error).message}`);
+    }
+    let session: ClientHttp2Session | null = null;
+    let failure: PeerRequestError | null = null;
+    const abort = (e: PeerRequestError): void => {
+      failure ??= e;
+      session?.destroy();
+    };
+    this.openCalls.add(abort);
+    const idle = setTimeout(
+      () => abort(new PeerRequestError("timeout", this.id, `snapshot upload made no progress for ${this.ctx.limits.snapshotIdleTimeoutMs} ms`)),
+      this.ctx.limits.snapshotIdleTimeoutMs,
+    );
+    try {
+      const size = (await fh.stat()).size;
+      const delay = this.ctx.delayMs();
+      if (delay > 0) await Bun.sleep(delay);
+      if (failure !== null) throw failure;
+      const preamble = encodeSnapshotPreamble(msg, size);
+      session = connect(this.origin);
+      session.on("error", (e) => this.noteError(`snapshot session: ${e.message}`));
+      const stream = session.request(
+        this.headers(ROUTE_SNAPSHOT, { "content-type": CONTENT_TYPE_SNAPSHOT, "content-length": preamble.length + size }),
+      );
+      const response = collectResponse(stream);
+      response.catch(() => {});
+      // If the stream dies mid-upload, the peer's answer (e.g. 401, 400) is the better explanation.
+      const streamGone = async (): Promise<never> => {
+        const answer = await response.catch(() => null);
+        if (failure === null && answer !== null && (answer.status < 200 || answer.status > 299)) {
+          throw new PeerRequestError("status", this.id, `snapshot refused: ${answer.status} ${answer.body.slice(0, 200)}`, answer.status);
+        }
+        throw failure ?? new PeerRequestError("reset", this.id, `snapshot stream closed early: ${this.lastError ?? "reset"}`);
+      };
+
+      if (!stream.write(preamble)) await waitDrain(stream).catch(streamGone);
+      let position = 0;
+      while (position < size) {
+        const chunk = Buffer.allocUnsafe(Math.min(this.ctx.limits.snapshotChunkBytes, size - position));
+        const { bytesRead } = await fh.read(chunk, 0, chunk.length, position);
+        if (bytesRead === 0) {
+          stream.close(constants.NGHTTP2_CANCEL);
+          throw new PeerRequestError("invalid", this.id, `snapshot file shrank to ${position} bytes while sending (expected ${size})`);
+        }
+        position += bytesRead;
+        if (stream.destroyed) await streamGone();
+        const more = stream.write(bytesRead === chunk.length ? chunk : chunk.subarray(0, bytesRead));
+        idle.refresh();
+        this.snapshotBytesSent += bytesRead;
+        if (!more) await waitDrain(stream).catch(streamGone);
+      }
+      stream.end();
+      idle.refresh();
+      const { status, body } = await response.catch(streamGone);
+      this.markHealthy();
+      if (status < 200 || status > 299) {
+        throw new PeerRequestError("status", this.id, `snapshot refused: ${status} ${body.slice(0, 200)}`, status);
+      }
+      this.snapshotsSent++;
+    } catch (e) {
+      const err = e instanceof PeerRequestError ? e : new PeerRequestError("reset", this.id, `snapshot upload failed: ${(e as Error).message}`);
+      this.noteError(err.message);
+      throw err;
+    } finally {
+      clearTimeout(idle);
+      this.openCalls.delete(abort);
+      session?.close();
+      await fh.close().catch(() => {});
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // Session lifecycle.
+  // ---------------------------------------------------------------------------
+
+  private ensureSession(): ClientHttp2Session | null {
+    if (this.state === "closed" || this.state === "backoff") return null;
+    if (this.session !== null) return this.session;
+    const s = connect(this.origin);
+    this.session = s;
+    this.state = "connecting";
+    this.sessions++;
+    const connectTimer = setTimeout(() => {
+      if (this.session === s && this.state === "connecting") this.failSession(s, `connect timed out after ${this.ctx.limits.connectTimeoutMs} ms`);
+    }, this.ctx.limits.connectTimeoutMs);
+    s.once("connect", () => {
+      clearTimeout(connectTimer);
+      if (this.session === s) this.state = "connected";
+    });
+    s.on("error", (e: Error) => this.noteError(e.message));
+    s.on("goaway", () => {
+      // The peer is shutting this session down; let its open streams finish and use a fresh one from now on.
+      if (this.session === s) {
+        this.session = null;
+        this.state = "idle";
+      }
+    });
+    s.on("close", () => {
+      clearTimeout(connectTimer);
+      if (this.session !== s) return;
+      this.session = null;
+      if (this.state !== "closed") this.enterBackoff();
+    });
+    return s;
+  }
+
+  private failSession(s: ClientHttp2Session, reason: string): void {
+    this.noteError(reason);
+    s.destroy();
+  }
+
+  private enterBackoff(): void {
+    this.failures++;
+    const { backoffBaseMs, backoffMaxMs } = this.ctx.limits;
+    const ceiling = Math.min(backoffMaxMs, backoffBaseMs * 2 ** Math.min(this.failures - 1, 20));
+    const delay = ceiling / 2 + (Math.random() * ceiling) / 2;
+    this.state = "backoff";
+    this.dropQueued();
+    this.backoffTimer = setTimeout(() => {
+      this.backoffTimer = null;
+      if (this.state === "backoff") this.state = "idle";
+    }, delay);
+  }
+
+  /** Any HTTP response proves the peer is up and speaks our protocol. */
+  private markHealthy(): void {
+    this.failures = 0;
+  }
+
+  private dropQueued(): void {
+    this.droppedMessages += this.queuedMessages;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.outbox = [];
+    this.outboxHead = 0;
+    this.queuedMessages = 0;
+    this.queuedBytes = 0;
+    if (this.releaseTimer !== null) {
+      clearTimeout(this.releaseTimer);
+      this.releaseTimer = null;
+    }
+  }
+
+  private unreachable(): PeerRequestError {
+    return this.state === "closed"
+      ? new PeerRequestError("closed", this.id, "transport stopped")
+      : new PeerRequestError("unreachable", this.id, `unreachable (${this.lastError ?? "reconnecting"})`);
+  }
+
+  private noteError(message: string): void {
+    this.errors++;
+    this.lastError = message;
+  }
+
+  private headers(path: string, extra: OutgoingHttpHeaders): OutgoingHttpHeaders {
+    const h: OutgoingHttpHeaders = {
+      ":method": "POST",
+      ":path": path,
+      [HEADER_FROM]: this.ctx.self,
+      [HEADER_TO]: this.id,
+      ...extra,
+    };
+    if (this.ctx.secret !== null) {
+      h[HEADER_SECRET] = this.ctx.secret;
+      // Never-indexed (RFC 7541 §7.1.3): keeps the secret out of HPACK tables.
+      (h as Record<symbol, unknown>)[sensitiveHeaders] = [HEADER_SECRET];
+    }
+    return h;
+  }
+
+  close(): void {
+    if (this.state === "closed") return;
+    this.state = "closed";
+    this.dropQueued();
+    if (this.backoffTimer !== null) clearTimeout(this.backoffTimer);
+    for (const abort of [...this.openCalls]) abort(new PeerRequestError("closed", this.id, "transport stopped"));
+    const s = this.session;
+    this.session = null;
+    s?.destroy();
+  }
+
+  stats(): PeerLinkStats {
+    return {
+      id: this.id,
+      raftAddr: this.raftAddr,
+      state: this.state,
+      connected: this.state === "connected",
+      sessions: this.sessions,
+      sentMessages: this.sentMessages,
+      sentBatches: this.sentBatches,
+      sentBytes: this.sentBytes,
+      droppedMessages: this.droppedMessages,
+      errors: this.errors,
+      inflightBatches: this.inflight,
+      peakInflightBatches: this.peakInflight,
+      queuedMessages: this.queuedMessages,
+      requests: this.requests,
+      requestErrors: this.requestErrors,
+      snapshotsSent: this.snapshotsSent,
+      snapshotBytesSent: this.snapshotBytesSent,
+      lastError: this.lastError,
+    };
+  }
+}
+
+function plainHeaders(h: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) {
+    if (k.startsWith(":") || v === undefined) continue;
+    out[k] = Array.isArray(v) ? v.join(", ") : String(v);
+  }
+  return out;
+}
+
+function toUint8Array(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.length);
+}
+
+function waitDrain(stream: ClientHttp2Stream): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const cleanup = (): void => {
+      stream.off("drain", onDrain);
+      stream.off("close", onClose);
+    };
+    const onDrain = (): void => {
+      cleanup();
+      resolve();
+    };
+    const onClose = (): void => {
+      cleanup();
+      reject(new Error("stream closed"));
+    };
+    stream.on("drain", onDrain);
+    stream.on("close", onClose);
+  });
+}
+
+/** Status and (truncated) body text of a response; rejects if the stream closes without one. */
+function collectResponse(stream: ClientHttp2Stream): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    let status = 0;
+    let body = "";
+    let ended = false;
+    stream.on("response", (h) => {
+      status = Number(h[":status"]);
+    });
+    stream.on("data", (chunk: Buffer) => {
+      if (body.length < ERROR_BODY_BYTES) body += chunk.toString("utf8");
+    });
+    stream.on("end", () => {
+      ended = true;
+    });
+    stream.on("error", () => {});
+    stream.on("close", () => {
+      if (status > 0 && ended) resolve({ status, body });
+      else reject(new Error("stream closed without a response"));
+    });
+  });
+}

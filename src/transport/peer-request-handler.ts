@@ -1,0 +1,220 @@
+/**
+ * The receiving side of the peer protocol: a fetch handler for Bun.serve
+ * (HTTP/2 h2c or HTTP/1.1, the handler cannot tell and does not care).
+ *
+ *   POST /raft/messages      body: message batch (message-codec.ts)     → 204
+ *   POST /raft/rpc/<path>    body: opaque bytes → onRequest's answer
+ *   POST /raft/snapshot      body: snapshot upload (snapshot-framing.ts) → 204 once onSnapshot resolved
+ *
+ * Every request needs the cluster secret (when configured) and the sender's
+ * id; errors are JSON `{"error": "..."}`.
+ */
+import type { Message, NodeId, SnapshotMsg } from "../raft/types.ts";
+import { secretMatches } from "./cluster-secret.ts";
+import { decodeMessages } from "./message-codec.ts";
+import { HEADER_FROM, HEADER_SECRET, HEADER_TO, ROUTE_MESSAGES, ROUTE_RPC_PREFIX, ROUTE_SNAPSHOT } from "./peer-protocol.ts";
+import { openSnapshotUpload } from "./snapshot-framing.ts";
+import type { TransportLimits } from "./transport-limits.ts";
+import { WireFormatError } from "./wire-format-error.ts";
+import { MAX_NODE_ID_BYTES } from "./wire-limits.ts";
+
+export interface RpcReply {
+  readonly status: number;
+  readonly body: Uint8Array;
+  readonly headers?: Record<string, string>;
+}
+
+export interface PeerHandlerOptions {
+  readonly self: NodeId;
+  readonly clusterSecret: string | null;
+  readonly limits: TransportLimits;
+  /** Sanitized simulated latency towards a node; applied to RPC and snapshot answers. */
+  readonly delayMs: (to: NodeId) => number;
+  readonly onMessages: (msgs: Message[]) => void;
+  readonly onRequest?: (path: string, from: NodeId, body: Uint8Array) => Promise<RpcReply>;
+  readonly onSnapshot?: (from: NodeId, msg: SnapshotMsg, data: ReadableStream<Uint8Array>) => Promise<void>;
+}
+
+export interface ReceivedStats {
+  readonly messages: number;
+  readonly batches: number;
+  readonly bytes: number;
+  readonly requests: number;
+  readonly snapshots: number;
+  /** Requests from this sender answered with 4xx/5xx. */
+  readonly rejected: number;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function jsonError(status: number, message: string): Response {
+  return Response.json({ error: message }, { status });
+}
+
+export class PeerRequestHandler {
+  /** Per sender, the delivery of the previous batch: batches reach onMessages in the order they arrived. */
+  private readonly tails = new Map<NodeId, Promise<void>>();
+  private readonly received = new Map<NodeId, { messages: number; batches: number; bytes: number; requests: number; snapshots: number; rejected: number }>();
+  private unauthorized = 0;
+
+  constructor(private readonly opts: PeerHandlerOptions) {}
+
+  /** For Bun.serve's `fetch`. Never throws. */
+  readonly fetch = async (req: Request): Promise<Response> => {
+    const presented = req.headers.get(HEADER_SECRET);
+    if (!secretMatches(this.opts.clusterSecret, presented)) {
+      this.unauthorized++;
+      req.body?.cancel().catch(() => {});
+      return jsonError(401, presented === null ? "missing cluster secret" : "wrong cluster secret");
+    }
+    const from = req.headers.get(HEADER_FROM);
+    if (from === null || from.length === 0 || Buffer.byteLength(from) > MAX_NODE_ID_BYTES) {
+      return jsonError(400, `missing or invalid ${HEADER_FROM} header`);
+    }
+    const to = req.headers.get(HEADER_TO);
+    if (to !== null && to !== this.opts.self) {
+      // The address now belongs to another node (e.g. a replaced machine): do not let Raft see it.
+      return this.reject(from, 421, `this is node ${this.opts.self}, not ${to}`);
+    }
+    if (req.method !== "POST") return this.reject(from, 405, `method ${req.method} not allowed`);
+    const pathAndQuery = pathOf(req.url);
+    try {
+      if (pathAndQuery === ROUTE_MESSAGES) return await this.messages(req, from);
+      if (pathAndQuery === ROUTE_SNAPSHOT) return await this.snapshot(req, from);
+      if (pathAndQuery.startsWith(ROUTE_RPC_PREFIX) && pathAndQuery.length > ROUTE_RPC_PREFIX.length) {
+        return await this.rpc(req, from, pathAndQuery.slice(ROUTE_RPC_PREFIX.length));
+      }
+      return this.reject(from, 404, `no route ${pathAndQuery}`);
+    } catch (e) {
+      if (e instanceof HttpError) return this.reject(from, e.status, e.message);
+      if (e instanceof WireFormatError) return this.reject(from, 400, e.message);
+      return this.reject(from, 500, e instanceof Error ? e.message : String(e));
+    }
+  };
+
+  private async messages(req: Request, from: NodeId): Promise<Response> {
+    // Start reading now, but deliver strictly after the previous batch from the same sender: HTTP/2
+    // streams complete out of order, and pipelined AppendEntries arriving out of order would be
+    // rejected and force the leader back to probing.
+    const body = readBody(req, this.opts.limits.maxMessageBodyBytes);
+    body.catch(() => {});
+    const previous = this.tails.get(from) ?? Promise.resolve();
+    const delivery = previous.then(async () => {
+      const bytes = await body;
+      const msgs = decodeMessages(bytes);
+      for (const m of msgs) {
+        if (m.from !== from || m.to !== this.opts.self) {
+          throw new WireFormatError(`message ${m.from}→${m.to} does not belong on the link ${from}→${this.opts.self}`);
+        }
+      }
+      const r = this.stat(from);
+      r.messages += msgs.length;
+      r.batches++;
+      r.bytes += bytes.length;
+      if (msgs.length > 0) this.opts.onMessages(msgs);
+    });
+    const tail = delivery.catch(() => {});
+    this.tails.set(from, tail);
+    try {
+      await delivery;
+    } finally {
+      if (this.tails.get(from) === tail) this.tails.delete(from);
+    }
+    return new Response(null, { status: 204 });
+  }
+
+  private async rpc(req: Request, from: NodeId, path: string): Promise<Response> {
+    const handler = this.opts.onRequest;
+    if (handler === undefined) {
+      req.body?.cancel().catch(() => {});
+      throw new HttpError(404, "this node serves no RPCs");
+    }
+    const body = await readBody(req, this.opts.limits.maxRpcBodyBytes);
+    this.stat(from).requests++;
+    const reply = await handler(path, from, body);
+    await this.delayAnswer(from);
+    return new Response(reply.body, { status: reply.status, headers: reply.headers });
+  }
+
+  private async snapshot(req: Request, from: NodeId): Promise<Response> {
+    const handler = this.opts.onSnapshot;
+    if (handler === undefined || req.body === null) {
+      req.body?.cancel().catch(() => {});
+      throw new HttpError(handler === undefined ? 404 : 400, handler === undefined ? "this node accepts no snapshots" : "empty snapshot upload");
+    }
+    const upload = await openSnapshotUpload(req.body);
+    if (upload.msg.from !== from || upload.msg.to !== this.opts.self) {
+      upload.data.cancel().catch(() => {});
+      throw new WireFormatError(`snapshot ${upload.msg.from}→${upload.msg.to} does not belong on the link ${from}→${this.opts.self}`);
+    }
+    await handler(from, upload.msg, upload.data);
+    if (upload.delivered() !== upload.fileSize) {
+      throw new HttpError(500, `snapshot handler returned after reading ${upload.delivered()} of ${upload.fileSize} bytes`);
+    }
+    this.stat(from).snapshots++;
+    await this.delayAnswer(from);
+    return new Response(null, { status: 204 });
+  }
+
+  private async delayAnswer(to: NodeId): Promise<void> {
+    const ms = this.opts.delayMs(to);
+    if (ms > 0) await Bun.sleep(ms);
+  }
+
+  private reject(from: NodeId, status: number, message: string): Response {
+    this.stat(from).rejected++;
+    return jsonError(status, message);
+  }
+
+  private stat(from: NodeId): { messages: number; batches: number; bytes: number; requests: number; snapshots: number; rejected: number } {
+    let r = this.received.get(from);
+    if (r === undefined) {
+      r = { messages: 0, batches: 0, bytes: 0, requests: 0, snapshots: 0, rejected: 0 };
+      this.received.set(from, r);
+    }
+    return r;
+  }
+
+  stats(): { readonly unauthorized: number; readonly from: Readonly<Record<NodeId, ReceivedStats>> } {
+    return { unauthorized: this.unauthorized, from: Object.fromEntries([...this.received].map(([id, r]) => [id, { ...r }])) };
+  }
+}
+
+/** `/path?query` of an absolute request URL, without allocating a URL object. */
+function pathOf(url: string): string {
+  const schemeEnd = url.indexOf("://");
+  const slash = url.indexOf("/", schemeEnd < 0 ? 0 : schemeEnd + 3);
+  return slash < 0 ? "/" : url.slice(slash);
+}
+
+/** The whole body, refusing (413) anything over `max` bytes before buffering it. */
+async function readBody(req: Request, max: number): Promise<Uint8Array> {
+  const declared = req.headers.get("content-length");
+  if (declared !== null && Number(declared) > max) {
+    req.body?.cancel().catch(() => {});
+    throw new HttpError(413, `body of ${declared} bytes exceeds ${max}`);
+  }
+  if (declared !== null) return new Uint8Array(await req.arrayBuffer());
+  if (req.body === null) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of req.body) {
+    size += chunk.length;
+    if (size > max) throw new HttpError(413, `body exceeds ${max} bytes`);
+    chunks.push(chunk);
+  }
+  const out = new Uint8Array(size);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}
