@@ -26,6 +26,8 @@ export interface QuorumliteErrorDetails {
   readonly statementIndex?: number | null;
   /** HTTP status of the answer that carried the error; null when no answer came. */
   readonly status?: number | null;
+  /** The answer's `x-quorumlite-bookmark`: a failed non-transactional batch may have committed its first statements. */
+  readonly bookmark?: string | null;
   readonly cause?: unknown;
 }
 
@@ -34,11 +36,13 @@ export class QuorumliteError extends Error {
   readonly code: string;
   readonly statementIndex: number | null;
   readonly status: number | null;
+  readonly bookmark: string | null;
 
   constructor(message: string, details: QuorumliteErrorDetails) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.code = details.code;
     this.statementIndex = details.statementIndex ?? null;
     this.status = details.status ?? null;
+    this.bookmark = details.bookmark ?? null;
   }
 }

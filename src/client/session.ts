@@ -127,16 +127,21 @@ export class Session {
   async #send(body: SqlRequest["body"], stmts: readonly InStatement[], options: QueryOptions): Promise<SqlReply> {
     const core = this.#core;
     const route = options.route === undefined || options.route === "auto" ? (stmts.every((s) => isCertainlyReadOnly(sqlOf(s))) ? "nearest" : "leader") : options.route;
-    const reply = await core.endpoint.send({
-      body,
-      route,
-      level: options.readLevel ?? core.readLevel,
-      freshnessMs: options.freshnessMs ?? core.freshnessMs,
-      sync: options.sync ?? core.sync,
-      bookmark: this.#bookmark,
-    });
-    this.#observe(reply.bookmark);
-    return reply;
+    try {
+      const reply = await core.endpoint.send({
+        body,
+        route,
+        level: options.readLevel ?? core.readLevel,
+        freshnessMs: options.freshnessMs ?? core.freshnessMs,
+        sync: options.sync ?? core.sync,
+        bookmark: this.#bookmark,
+      });
+      this.#observe(reply.bookmark);
+      return reply;
+    } catch (err) {
+      if (err instanceof QuorumliteError) this.#observe(err.bookmark);
+      throw err;
+    }
   }
 
   #observe(bookmark: string | null): void {

@@ -63,7 +63,9 @@ export class SqlEndpoint {
       if (answer.status >= 200 && answer.status < 300) return parseSuccess(answer);
       const error = parseError(answer);
       if (!TRANSIENT_STATUS.has(answer.status) && !TRANSIENT_CODES.has(normalizeCode(error.code))) throw error;
-      if (request.route === "leader") this.topology.forgetLeader();
+      const hint = leaderHint(answer);
+      if (hint !== null) this.topology.useLeader(hint);
+      else if (request.route === "leader") this.topology.forgetLeader();
       lastProblem = `${target}: ${error.message}`;
       await sleep(retryDelayMs(this.policy, attempt, answer.headers.get("retry-after")));
     }
@@ -98,18 +100,28 @@ function parseSuccess(answer: HttpAnswer): SqlReply {
   return { results: raw.map(parseTypedSqlResult), bookmark: answer.headers.get("x-quorumlite-bookmark") };
 }
 
+/** The error an answer carries: `/sql`'s `{success:false,error:{…}}`, or Hrana's top-level `{message, code}`. */
 export function parseError(answer: HttpAnswer): QuorumliteError {
-  const error = (answer.json as { error?: unknown } | undefined)?.error;
-  if (typeof error === "object" && error !== null) {
+  const json = (typeof answer.json === "object" && answer.json !== null ? answer.json : {}) as { error?: unknown; message?: unknown; code?: unknown };
+  const error = typeof json.error === "object" && json.error !== null ? (json.error as Record<string, unknown>) : typeof json.message === "string" ? json : null;
+  const bookmark = answer.headers.get("x-quorumlite-bookmark");
+  if (error !== null) {
     const { message, code, statement_index } = error as { message?: unknown; code?: unknown; statement_index?: unknown };
     return new QuorumliteError(typeof message === "string" ? message : `HTTP ${answer.status}`, {
       code: typeof code === "string" ? code : `HTTP_${answer.status}`,
       statementIndex: typeof statement_index === "number" ? statement_index : null,
       status: answer.status,
+      bookmark,
     });
   }
-  const message = typeof error === "string" ? error : answer.text.slice(0, 200) || `HTTP ${answer.status}`;
-  return new QuorumliteError(message, { code: `HTTP_${answer.status}`, status: answer.status });
+  const message = typeof json.error === "string" ? json.error : answer.text.slice(0, 200) || `HTTP ${answer.status}`;
+  return new QuorumliteError(message, { code: `HTTP_${answer.status}`, status: answer.status, bookmark });
+}
+
+/** A refusal may name the current leader (`error.leader`), saving a /status round trip. */
+function leaderHint(answer: HttpAnswer): string | null {
+  const error = (answer.json as { error?: { leader?: unknown } } | undefined)?.error;
+  return typeof error?.leader === "string" && /^https?:\/\//.test(error.leader) ? error.leader : null;
 }
 
 function normalizeCode(code: string): string {

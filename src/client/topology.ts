@@ -72,6 +72,14 @@ export class Topology {
     this.#leaderKnown = false;
   }
 
+  /** A node named the leader in its answer. */
+  useLeader(url: string): void {
+    const leader = normalizeUrl(url);
+    this.#leader = leader;
+    this.#leaderKnown = true;
+    if (!this.#members.includes(leader)) this.#members.push(leader);
+  }
+
   /** No answer came from this node. */
   markUnreachable(url: string): void {
     this.#suspectUntil.set(url, Date.now() + SUSPECT_MS);
