@@ -91,6 +91,8 @@ export class PeerLink {
   private pending: Message[] = [];
   private pendingBytes = 0;
   private flushScheduled = false;
+  /** Latency sampled when the tick's first message was enqueued: a message sent at t leaves at ≥ t + delay. */
+  private pendingDueAt = 0;
   private outbox: Batch[] = [];
   private outboxHead = 0;
   private queuedMessages = 0;
@@ -144,6 +146,7 @@ export class PeerLink {
     this.queuedBytes += bytes;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
+      this.pendingDueAt = performance.now() + this.ctx.delayMs();
       queueMicrotask(() => this.flush());
     }
   }
@@ -152,9 +155,8 @@ export class PeerLink {
   private flush(): void {
     this.flushScheduled = false;
     if (this.pending.length === 0) return;
-    const now = performance.now();
     // Later batches never overtake earlier ones, even if the configured delay shrinks.
-    const releaseAt = Math.max(now + this.ctx.delayMs(), this.lastReleaseAt);
+    const releaseAt = Math.max(this.pendingDueAt, this.lastReleaseAt);
     this.lastReleaseAt = releaseAt;
     this.outbox.push({ msgs: this.pending, bytes: this.pendingBytes, releaseAt });
     this.pending = [];
@@ -325,7 +327,7 @@ export class PeerLink {
         stream.on("error", () => {});
         stream.on("close", () => {
           if (status > 0 && ended) finish(null, { status, body: toUint8Array(Buffer.concat(chunks)), headers });
-          else finish(new PeerRequestError("reset", this.id, `request ${path} failed: ${this.lastError ?? "stream reset"}`));
+          else finish(new PeerRequestError("reset", this.id, `request ${path}: stream closed before a response${session.destroyed ? ` (session failed: ${this.lastError ?? "closed"})` : ""}`));
         });
         stream.end(body);
       };
