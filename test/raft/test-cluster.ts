@@ -96,6 +96,8 @@ export class TestCluster {
   /** Messages in flight, in send order. */
   network: Message[] = [];
   private readonly cut = new Set<string>();
+  /** Messages for which this returns true are lost on delivery. */
+  dropIf: ((m: Message) => boolean) | null = null;
   /** Every message ever handed to the network (for assertions). */
   readonly sent: Message[] = [];
 
@@ -239,6 +241,7 @@ export class TestCluster {
     const n = this.nodes.get(m.to);
     if (!n || !n.up) return;
     if (m.from !== m.to && this.cut.has(`${m.from}->${m.to}`)) return;
+    if (m.from !== m.to && this.dropIf?.(m)) return;
     n.raft.step(m);
   }
 
