@@ -119,6 +119,7 @@ export class Session {
       intMode: core.intMode,
       locate: async () => (on === "leader" ? core.topology.writeTarget() : core.topology.readTargets()[0]!),
       onUnreachable: (url) => core.topology.markUnreachable(url),
+      onRefused: () => core.topology.forgetLeader(),
       headers,
       observeBookmark: (bookmark) => this.#observe(bookmark),
     });

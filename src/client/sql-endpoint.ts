@@ -47,8 +47,10 @@ export class SqlEndpoint {
     const body = JSON.stringify(request.body);
     const headers = requestHeaders(request);
     let lastProblem = "no attempt made";
+    const tried = new Set<string>();
     for (let attempt = 0; attempt <= this.policy.retries; attempt++) {
-      const target = await this.#target(request.route, attempt);
+      const target = await this.#target(request.route, tried);
+      tried.add(target);
       let answer: HttpAnswer;
       try {
         answer = await httpRequest(this.http, `${target}/sql?format=typed`, { method: "POST", headers, body });
@@ -74,10 +76,14 @@ export class SqlEndpoint {
     });
   }
 
-  async #target(route: SqlRequest["route"], attempt: number): Promise<string> {
+  /** Reads try each node once, best first (the preferred node unless it just failed), before any repeats. */
+  async #target(route: SqlRequest["route"], tried: Set<string>): Promise<string> {
     if (route === "leader") return this.topology.writeTarget();
     const targets = this.topology.readTargets();
-    return targets[attempt % targets.length]!;
+    const untried = targets.find((t) => !tried.has(t));
+    if (untried !== undefined) return untried;
+    tried.clear();
+    return targets[0]!;
   }
 }
 

@@ -39,6 +39,8 @@ export interface StreamContext {
   /** Where to open the stream (the leader for writes); called again when opening must be retried. */
   readonly locate: () => Promise<string>;
   readonly onUnreachable: (url: string) => void;
+  /** The node refused to open the stream (503: no leader, not the leader): where to go may have changed. */
+  readonly onRefused: () => void;
   /** Headers for every pipeline request (read level, bookmark for read-only streams). */
   readonly headers: Record<string, string>;
   /** Receives the bookmark of every answer (a COMMIT's is the index it committed at). */
@@ -160,6 +162,7 @@ export class SqlStream {
       }
       const error = parseError(answer);
       if (answer.status !== 503 && answer.status !== 502 && answer.status !== 504) throw error;
+      this.#ctx.onRefused();
       lastProblem = `${url}: ${error.message}`;
       await sleep(retryDelayMs(this.#ctx.policy, attempt, answer.headers.get("retry-after")));
     }
