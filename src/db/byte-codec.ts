@@ -1,0 +1,209 @@
+/**
+ * A small binary writer/reader for the command and outcome codecs: varints
+ * for lengths, UTF-8 strings, and SqlValues with their exact type (number,
+ * bigint of any size, text, blob, null).
+ */
+import type { SqlValue } from "./command.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+const enum ValueTag {
+  Null = 0,
+  /** An integer below 2^52 in magnitude as a zigzag varint: 1–3 bytes for typical ids. */
+  SmallInt = 1,
+  Float = 2,
+  /** A bigint as its decimal digits (any size: binding decides what fits). */
+  BigInt = 3,
+  Text = 4,
+  Blob = 5,
+}
+
+export class DecodeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "DecodeError";
+  }
+}
+
+export class ByteWriter {
+  private buf = new Uint8Array(256);
+  private view = new DataView(this.buf.buffer);
+  private pos = 0;
+
+  private ensure(extra: number): void {
+    if (this.pos + extra <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + extra) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  u8(v: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = v;
+  }
+
+  /** Unsigned integer up to 2^53 as LEB128. */
+  varuint(v: number): void {
+    if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`varuint out of range: ${v}`);
+    this.ensure(8);
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.buf[this.pos++] = v;
+  }
+
+  f64(v: number): void {
+    this.ensure(8);
+    this.view.setFloat64(this.pos, v, true);
+    this.pos += 8;
+  }
+
+  string(s: string): void {
+    // encodeInto needs at most 3 bytes per UTF-16 unit.
+    this.ensure(10 + s.length * 3);
+    const lenPos = this.pos;
+    const maxLen = s.length * 3;
+    const lenBytes = maxLen < 0x80 ? 1 : maxLen < 0x4000 ? 2 : maxLen < 0x200000 ? 3 : maxLen < 0x10000000 ? 4 : 8;
+    const { written } = encoder.encodeInto(s, this.buf.subarray(lenPos + lenBytes));
+    // Write the length in a fixed-width varint so the text need not move.
+    let v = written;
+    for (let i = 0; i < lenBytes; i++) {
+      const last = i === lenBytes - 1;
+      this.buf[lenPos + i] = (v % 0x80) | (last ? 0 : 0x80);
+      v = Math.floor(v / 0x80);
+    }
+    this.pos = lenPos + lenBytes + written;
+  }
+
+  bytes(b: Uint8Array): void {
+    this.varuint(b.length);
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
+  value(v: SqlValue): void {
+    if (v === null) this.u8(ValueTag.Null);
+    else if (typeof v === "number") {
+      if (Number.isInteger(v) && Math.abs(v) < 2 ** 52 && !Object.is(v, -0)) {
+        this.u8(ValueTag.SmallInt);
+        // Zigzag in float arithmetic: safe integers stay exact.
+        this.varuint(v >= 0 ? v * 2 : -v * 2 - 1);
+      } else {
+        this.u8(ValueTag.Float);
+        this.f64(v);
+      }
+    } else if (typeof v === "bigint") {
+      this.u8(ValueTag.BigInt);
+      this.string(v.toString());
+    } else if (typeof v === "string") {
+      this.u8(ValueTag.Text);
+      this.string(v);
+    } else if (v instanceof Uint8Array) {
+      this.u8(ValueTag.Blob);
+      this.bytes(v);
+    } else {
+      throw new TypeError(`not a SqlValue: ${typeof v}`);
+    }
+  }
+
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.pos);
+  }
+}
+
+export class ByteReader {
+  private readonly view: DataView;
+  private pos = 0;
+
+  constructor(private readonly buf: Uint8Array) {
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  private need(n: number): void {
+    if (this.pos + n > this.buf.length) throw new DecodeError(`truncated input at byte ${this.pos}`);
+  }
+
+  u8(): number {
+    this.need(1);
+    return this.buf[this.pos++]!;
+  }
+
+  varuint(): number {
+    let result = 0;
+    let scale = 1;
+    for (let i = 0; i < 8; i++) {
+      const b = this.u8();
+      result += (b & 0x7f) * scale;
+      if ((b & 0x80) === 0) {
+        if (!Number.isSafeInteger(result)) break;
+        return result;
+      }
+      scale *= 0x80;
+    }
+    throw new DecodeError(`bad varint at byte ${this.pos}`);
+  }
+
+  /** A count of items that each take at least one byte: bounded by what is left, so garbage cannot allocate gigabytes. */
+  count(): number {
+    const n = this.varuint();
+    if (n > this.buf.length - this.pos) throw new DecodeError(`count ${n} exceeds remaining input`);
+    return n;
+  }
+
+  f64(): number {
+    this.need(8);
+    const v = this.view.getFloat64(this.pos, true);
+    this.pos += 8;
+    return v;
+  }
+
+  string(): string {
+    const n = this.varuint();
+    this.need(n);
+    try {
+      return decoder.decode(this.buf.subarray(this.pos, (this.pos += n)));
+    } catch {
+      throw new DecodeError("invalid UTF-8");
+    }
+  }
+
+  bytes(): Uint8Array {
+    const n = this.varuint();
+    this.need(n);
+    return this.buf.slice(this.pos, (this.pos += n));
+  }
+
+  value(): SqlValue {
+    const tag = this.u8();
+    switch (tag) {
+      case ValueTag.Null:
+        return null;
+      case ValueTag.SmallInt: {
+        const z = this.varuint();
+        return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+      }
+      case ValueTag.Float:
+        return this.f64();
+      case ValueTag.BigInt: {
+        const s = this.string();
+        if (!/^-?\d+$/.test(s)) throw new DecodeError("bad bigint");
+        return BigInt(s);
+      }
+      case ValueTag.Text:
+        return this.string();
+      case ValueTag.Blob:
+        return this.bytes();
+    }
+    throw new DecodeError(`unknown value tag ${tag}`);
+  }
+
+  done(): void {
+    if (this.pos !== this.buf.length) throw new DecodeError(`${this.buf.length - this.pos} trailing bytes`);
+  }
+}

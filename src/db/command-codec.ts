@@ -1,0 +1,172 @@
+/**
+ * The bytes of a replicated write: what a Raft entry's `data` holds. Compact
+ * (varints, tagged values) and lossless: bigint of any size, blobs, named
+ * arguments in their order, absent vs empty arguments, -0 and NaN.
+ *
+ * Layout (version 1):
+ *   u8 version, u8 kind (1 statements, 2 batch), f64 stamp.now, f64 stamp.seed,
+ *   u8 has requestId [string requestId],
+ *   statements: u8 transaction, count, statement*
+ *   batch:      count, (statement, condition)*
+ *   statement:  string sql, u8 args kind (0 none, 1 positional, 2 named),
+ *               positional: count, value*; named: count, (string key, value)*
+ *   condition:  u8 tag (0 none, 1 ok, 2 error, 3 not, 4 and, 5 or, 6 is_autocommit) + operands
+ */
+import type { BatchStep, Command, SqlArgs, SqlValue, Statement, StepCondition } from "./command.ts";
+import { ByteReader, ByteWriter, DecodeError } from "./byte-codec.ts";
+
+const VERSION = 1;
+const KIND_STATEMENTS = 1;
+const KIND_BATCH = 2;
+/** Conditions nest; a decoder must not recurse without bound on hostile input. */
+const MAX_CONDITION_DEPTH = 1000;
+
+function writeStatement(w: ByteWriter, s: Statement): void {
+  w.string(s.sql);
+  const args = s.args;
+  if (args === undefined) w.u8(0);
+  else if (Array.isArray(args)) {
+    w.u8(1);
+    w.varuint(args.length);
+    for (const v of args as readonly SqlValue[]) w.value(v);
+  } else {
+    const entries = Object.entries(args as Readonly<Record<string, SqlValue>>);
+    w.u8(2);
+    w.varuint(entries.length);
+    for (const [k, v] of entries) {
+      w.string(k);
+      w.value(v);
+    }
+  }
+}
+
+function readStatement(r: ByteReader): Statement {
+  const sql = r.string();
+  const argsKind = r.u8();
+  if (argsKind === 0) return { sql };
+  if (argsKind === 1) {
+    const n = r.count();
+    const args: SqlValue[] = [];
+    for (let i = 0; i < n; i++) args.push(r.value());
+    return { sql, args };
+  }
+  if (argsKind === 2) {
+    const n = r.count();
+    const args: Record<string, SqlValue> = {};
+    for (let i = 0; i < n; i++) {
+      const key = r.string();
+      Object.defineProperty(args, key, { value: r.value(), enumerable: true, writable: true, configurable: true });
+    }
+    return { sql, args: args as SqlArgs };
+  }
+  throw new DecodeError(`unknown args kind ${argsKind}`);
+}
+
+function writeCondition(w: ByteWriter, c: StepCondition | undefined): void {
+  if (c === undefined) return w.u8(0);
+  switch (c.type) {
+    case "ok":
+      w.u8(1);
+      return w.varuint(c.step);
+    case "error":
+      w.u8(2);
+      return w.varuint(c.step);
+    case "not":
+      w.u8(3);
+      return writeCondition(w, c.cond);
+    case "and":
+    case "or":
+      w.u8(c.type === "and" ? 4 : 5);
+      w.varuint(c.conds.length);
+      for (const sub of c.conds) writeCondition(w, sub);
+      return;
+    case "is_autocommit":
+      return w.u8(6);
+  }
+}
+
+function readCondition(r: ByteReader, depth: number): StepCondition | undefined {
+  if (depth > MAX_CONDITION_DEPTH) throw new DecodeError("condition nested too deeply");
+  const tag = r.u8();
+  const required = (): StepCondition => {
+    const c = readCondition(r, depth + 1);
+    if (c === undefined) throw new DecodeError("missing condition operand");
+    return c;
+  };
+  switch (tag) {
+    case 0:
+      return undefined;
+    case 1:
+      return { type: "ok", step: r.varuint() };
+    case 2:
+      return { type: "error", step: r.varuint() };
+    case 3:
+      return { type: "not", cond: required() };
+    case 4:
+    case 5: {
+      const n = r.count();
+      const conds: StepCondition[] = [];
+      for (let i = 0; i < n; i++) conds.push(required());
+      return tag === 4 ? { type: "and", conds } : { type: "or", conds };
+    }
+    case 6:
+      return { type: "is_autocommit" };
+  }
+  throw new DecodeError(`unknown condition tag ${tag}`);
+}
+
+export function encodeCommand(c: Command): Uint8Array {
+  const w = new ByteWriter();
+  w.u8(VERSION);
+  w.u8(c.kind === "statements" ? KIND_STATEMENTS : KIND_BATCH);
+  w.f64(c.stamp.now);
+  w.f64(c.stamp.seed);
+  if (c.requestId === undefined) w.u8(0);
+  else {
+    w.u8(1);
+    w.string(c.requestId);
+  }
+  if (c.kind === "statements") {
+    w.u8(c.transaction ? 1 : 0);
+    w.varuint(c.statements.length);
+    for (const s of c.statements) writeStatement(w, s);
+  } else {
+    w.varuint(c.steps.length);
+    for (const step of c.steps) {
+      writeStatement(w, step.stmt);
+      writeCondition(w, step.condition);
+    }
+  }
+  return w.finish();
+}
+
+/** Inverse of encodeCommand. Throws DecodeError on bytes it did not produce. */
+export function decodeCommand(b: Uint8Array): Command {
+  const r = new ByteReader(b);
+  const version = r.u8();
+  if (version !== VERSION) throw new DecodeError(`unknown command version ${version}`);
+  const kind = r.u8();
+  const stamp = { now: r.f64(), seed: r.f64() };
+  const requestId = r.u8() === 1 ? r.string() : undefined;
+  let command: Command;
+  if (kind === KIND_STATEMENTS) {
+    const transaction = r.u8() === 1;
+    const n = r.count();
+    const statements: Statement[] = [];
+    for (let i = 0; i < n; i++) statements.push(readStatement(r));
+    command = { kind: "statements", statements, transaction, stamp, ...(requestId !== undefined ? { requestId } : {}) };
+  } else if (kind === KIND_BATCH) {
+    const n = r.count();
+    const steps: BatchStep[] = [];
+    for (let i = 0; i < n; i++) {
+      const stmt = readStatement(r);
+      const condition = readCondition(r, 0);
+      steps.push(condition === undefined ? { stmt } : { stmt, condition });
+    }
+    command = { kind: "batch", steps, stamp, ...(requestId !== undefined ? { requestId } : {}) };
+  } else {
+    throw new DecodeError(`unknown command kind ${kind}`);
+  }
+  r.done();
+  return command;
+}

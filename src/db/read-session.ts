@@ -1,0 +1,79 @@
+/**
+ * Read-only work on the reader connection, which sees only committed data
+ * (WAL: a reader never sees the writer's open transaction). Transaction
+ * statements run for real here: BEGIN gives the steps one consistent view.
+ */
+import type { BatchStep, CommandOutcome, SqlError, Statement, StatementResult, StepOutcome } from "./command.ts";
+import type { SqlConnection } from "./sql-connection.ts";
+import { parseSql } from "./sql-statements.ts";
+import { toSqlError } from "./sqlite-errors.ts";
+import { refusalOf } from "./statement-policy.ts";
+import { conditionHolds } from "./step-condition.ts";
+
+export class NotReadOnlyError extends Error {
+  constructor(
+    readonly stepIndex: number,
+    readonly sql: string,
+  ) {
+    super(`step ${stepIndex} is not read-only: ${sql.length > 200 ? `${sql.slice(0, 200)}…` : sql}`);
+    this.name = "NotReadOnlyError";
+  }
+}
+
+const EMPTY_RESULT: StatementResult = { columns: [], rows: [], rowsAffected: 0, lastInsertRowid: null };
+
+/**
+ * True when every statement of `sql` leaves the database file alone, by
+ * SQLite's sqlite3_stmt_readonly() on a prepared statement (bun exposes it
+ * as Statement.readonly; BEGIN/COMMIT/SAVEPOINT count as read-only). When a
+ * statement does not compile on this replica (say, its table does not exist
+ * here yet) only SELECT and VALUES count as read-only, so a write that the
+ * leader would accept is never answered locally.
+ */
+export function isReadOnlySql(conn: SqlConnection, sql: string): boolean {
+  for (const ps of parseSql(sql).statements) {
+    if (ps.control) continue;
+    try {
+      if (!conn.prepare(ps.sql).readonly) return false;
+    } catch {
+      if (ps.mainVerb !== "SELECT" && ps.mainVerb !== "VALUES") return false;
+    }
+  }
+  return true;
+}
+
+function executeRead(conn: SqlConnection, stmt: Statement): StepOutcome {
+  const parsed = parseSql(stmt.sql).statements;
+  if (parsed.length === 0) return { ok: false, error: { code: "SQL_NO_STATEMENT", message: "SQL string does not contain any statement" } };
+  let result = EMPTY_RESULT;
+  for (const ps of parsed) {
+    const refusal: SqlError | null = refusalOf(ps);
+    if (refusal) return { ok: false, error: refusal };
+    try {
+      if (ps.control?.op === "malformed") return { ok: false, error: { code: "SQLITE_ERROR", message: `near "${ps.control.near}": syntax error` } };
+      // Any BEGIN is a plain deferred one: IMMEDIATE/EXCLUSIVE would need a write lock this connection cannot take.
+      const sql = ps.control?.op === "begin" ? "BEGIN" : ps.sql;
+      result = ps.control ? (conn.run(sql), EMPTY_RESULT) : conn.execute(conn.prepare(sql), ps.mainVerb, stmt.args);
+    } catch (e) {
+      return { ok: false, error: toSqlError(e) };
+    }
+  }
+  return { ok: true, result };
+}
+
+/** Runs `steps` read-only; throws NotReadOnlyError (before running anything) if a step would write. */
+export function readBatch(conn: SqlConnection, steps: readonly BatchStep[]): CommandOutcome & { kind: "batch" } {
+  steps.forEach((step, i) => {
+    if (!isReadOnlySql(conn, step.stmt.sql)) throw new NotReadOnlyError(i, step.stmt.sql);
+  });
+  const outcomes: (StepOutcome | null)[] = [];
+  try {
+    for (const { stmt, condition } of steps) {
+      const autocommit = !conn.db.inTransaction;
+      outcomes.push(condition === undefined || conditionHolds(condition, outcomes, autocommit) ? executeRead(conn, stmt) : null);
+    }
+  } finally {
+    if (conn.db.inTransaction) conn.run("ROLLBACK");
+  }
+  return { kind: "batch", steps: outcomes };
+}
