@@ -386,10 +386,21 @@ export class StreamExecutor {
     return this.inTx(
       tx.tx,
       async (t) => {
-        const applied = await t.commit(this.ctx.write);
-        this.noteBookmark(applied);
-        const err = stepsOf(applied.outcome).find((o) => o !== null && !o.ok);
-        return err ?? okEmpty;
+        // COMMIT also commits savepoints still open. Release them first, so the statements the
+        // transaction recorded are balanced when they are replayed as one log entry (a replay
+        // that ends inside a savepoint would be rolled back).
+        const outermost = tx.savepoints[0];
+        if (outermost !== undefined) {
+          const released = await t.execute({ sql: `RELEASE SAVEPOINT "${outermost.replace(/"/g, '""')}"` });
+          if (!released.ok) {
+            await t.rollback();
+            return released;
+          }
+        }
+        // Step errors in the commit's outcome are those the client already saw during the
+        // transaction (the entry replays them deterministically); they do not fail the COMMIT.
+        this.noteBookmark(await t.commit(this.ctx.write));
+        return okEmpty;
       },
       true,
     );
