@@ -1,0 +1,150 @@
+/**
+ * Clients and the operator during a run: proposals (mostly to whichever node
+ * believes it leads, stale leaders included), ReadIndex and lease reads on any
+ * node, membership changes (add learner → promote, remove) and leadership
+ * transfers. The operator also shuts down nodes whose removal committed.
+ */
+import type { NodeId } from "../../src/raft/types.ts";
+import type { Cluster, Placement } from "./cluster.ts";
+import type { Prng } from "./prng.ts";
+import type { Scenario } from "./scenario.ts";
+import type { SimNode } from "./sim-node.ts";
+
+const encoder = new TextEncoder();
+
+export class Workload {
+  private active = false;
+  private seq = 0;
+  /** Every node that was ever a member; one that leaves the configuration is shut down once that is committed. */
+  private readonly everMember = new Set<NodeId>();
+
+  constructor(
+    private readonly c: Cluster,
+    private readonly s: Scenario,
+    private readonly rng: Prng,
+  ) {
+    for (const v of s.voters) this.everMember.add(v.id);
+  }
+
+  start(): void {
+    this.active = true;
+    this.loop(this.s.proposeMeanMs, () => this.propose());
+    this.loop(this.s.readMeanMs, () => this.read());
+    this.loop(this.s.confChangeMeanMs, () => this.changeMembership());
+    this.loop(this.s.transferMeanMs, () => this.transfer());
+  }
+
+  stop(): void {
+    this.active = false;
+  }
+
+  private loop(meanMs: number, act: () => void): void {
+    if (meanMs <= 0) return;
+    const next = (): void => {
+      if (!this.active) return;
+      act();
+      this.c.q.after(this.rng.exp(meanMs), next);
+    };
+    this.c.q.after(this.rng.exp(meanMs), next);
+  }
+
+  private target(): SimNode | null {
+    const up = this.c.upNodes().filter((n) => !n.retired);
+    if (up.length === 0) return null;
+    const leaders = up.filter((n) => n.isLeader);
+    return leaders.length > 0 && this.rng.chance(0.85) ? this.rng.pick(leaders) : this.rng.pick(up);
+  }
+
+  propose(): void {
+    const n = this.target();
+    if (n === null) return;
+    // Payload sizes vary so byte-bounded batching and inflight windows are exercised.
+    const pad = this.rng.chance(0.2) ? "x".repeat(this.rng.int(300)) : "";
+    const r = n.propose(encoder.encode(`w${++this.seq}${pad}`));
+    this.c.stats.proposals++;
+    if (r?.ok) this.c.stats.proposalsAccepted++;
+  }
+
+  read(): void {
+    const up = this.c.upNodes().filter((n) => !n.retired);
+    if (up.length === 0) return;
+    const n = this.rng.pick(up);
+    const lease = n.isLeader && this.rng.chance(this.s.leaseReadShare);
+    this.c.stats.reads++;
+    n.read(`r${++this.seq}`, lease);
+  }
+
+  transfer(): void {
+    const l = this.c.currentLeader();
+    if (l === null) return;
+    const vs = l.status().membership.members.filter((m) => m.role === "voter" && m.id !== l.id);
+    if (vs.length === 0) return;
+    if (l.transferLeadership(this.rng.pick(vs).id)) this.c.stats.transfers++;
+  }
+
+  /** One operator step towards a random membership change (single-server, learners first). */
+  changeMembership(): void {
+    const l = this.c.currentLeader();
+    if (l === null) return;
+    const st = l.status();
+    const members = st.membership.members;
+    for (const m of members) this.everMember.add(m.id);
+    const voters = members.filter((m) => m.role === "voter");
+    const learner = members.find((m) => m.role === "learner");
+    if (learner !== undefined) {
+      const p = st.progress?.find((x) => x.id === learner.id);
+      if (p !== undefined && p.match >= st.commit) this.proposeConf(l, { op: "promote", id: learner.id });
+      else if (this.rng.chance(0.1)) this.proposeConf(l, { op: "remove", id: learner.id });
+      return;
+    }
+    const spare = this.s.spares.find((p) => {
+      const n = this.c.nodes.get(p.id);
+      return n === undefined || (!n.retired && !members.some((m) => m.id === p.id));
+    });
+    if (spare !== undefined && voters.length < 7 && this.rng.chance(0.6)) {
+      this.ensureStarted(spare);
+      this.proposeConf(l, { op: "add-learner", member: { id: spare.id, region: spare.region } });
+      return;
+    }
+    if (voters.length > 3) {
+      const victim = this.rng.chance(0.25) ? l.id : this.rng.pick(voters).id;
+      this.proposeConf(l, { op: "remove", id: victim });
+    }
+  }
+
+  private ensureStarted(p: Placement): void {
+    if (!this.c.nodes.has(p.id)) this.c.addNode(p);
+  }
+
+  private proposeConf(l: SimNode, change: Parameters<SimNode["proposeConfChange"]>[0]): void {
+    const r = l.proposeConfChange(change);
+    if (r?.ok) this.c.stats.confChanges++;
+    this.c.trace(`operator: ${JSON.stringify(change)} on ${l.id} → ${r === null ? "down" : r.ok ? `index ${r.index}` : r.reason}`);
+  }
+
+  /** Shuts down nodes whose removal the current leader has committed (an operator would stop the machine). */
+  retireRemoved(): void {
+    const l = this.c.currentLeader();
+    if (l === null) return;
+    const members = l.status().membership.members;
+    for (const m of members) this.everMember.add(m.id);
+    for (let i = Math.max(l.commit + 1, l.mirror.snapIndex + 1); i <= l.mirror.lastIndex; i++) {
+      if (l.mirror.entry(i)?.type === "conf") return;
+    }
+    for (const n of this.c.nodes.values()) {
+      if (n.retired || !this.everMember.has(n.id) || members.some((m) => m.id === n.id)) continue;
+      this.c.trace(`operator: shutting down removed node ${n.id}`);
+      n.crash();
+      n.retired = true;
+    }
+  }
+
+  /** Keeps retiring removed nodes while the run lasts. */
+  startRetirer(): void {
+    const next = (): void => {
+      this.retireRemoved();
+      this.c.q.after(20, next);
+    };
+    this.c.q.after(20, next);
+  }
+}
