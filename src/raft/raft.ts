@@ -196,6 +196,14 @@ export class Raft {
         // bumps only when we actually campaign.
       } else if (m.type === "append" || m.type === "heartbeat" || m.type === "snapshot") {
         this.becomeFollower(m.term, m.from);
+      } else if (m.type === "vote") {
+        // Raft paper Figure 2: only the leader or a *granted* vote resets the
+        // election timer (handleVote does that). Resetting it for a request we
+        // reject lets a candidate that cannot win (stale log, shorter timeout
+        // from leader placement) keep everyone else from ever campaigning.
+        const elapsed = this.electionElapsed;
+        this.becomeFollower(m.term, null);
+        this.electionElapsed = elapsed;
       } else {
         this.becomeFollower(m.term, null);
       }
