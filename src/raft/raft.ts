@@ -686,7 +686,11 @@ export class Raft {
   }
 
   private region(): string {
-    return findMember(this.log.membership(), this.id)?.region ?? "";
+    // A leader that is removing itself is no longer in the latest configuration
+    // but still leads (and sits in its region) until the removal commits; the
+    // committed configuration still names it.
+    const m = findMember(this.log.membership(), this.id) ?? findMember(this.log.configs.at(this.log.committed), this.id);
+    return m?.region ?? "";
   }
 
   private isSingleVoter(): boolean {
