@@ -1,0 +1,28 @@
+/**
+ * Reading a JSON request body with a size limit, so a huge or malformed body
+ * gets a clear 4xx instead of exhausting memory or throwing inside a route.
+ */
+import type { Context } from "hono";
+
+export const MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+export type BodyResult = { ok: true; value: unknown } | { ok: false; status: 400 | 413; message: string };
+
+export async function readJsonBody(c: Context, limit = MAX_BODY_BYTES): Promise<BodyResult> {
+  const declared = Number(c.req.header("content-length") ?? "0");
+  if (declared > limit) return { ok: false, status: 413, message: `request body is ${declared} bytes; the limit is ${limit}` };
+  let text: string;
+  try {
+    const buf = await c.req.arrayBuffer();
+    if (buf.byteLength > limit) return { ok: false, status: 413, message: `request body is ${buf.byteLength} bytes; the limit is ${limit}` };
+    text = new TextDecoder().decode(buf);
+  } catch (e) {
+    return { ok: false, status: 400, message: `could not read request body: ${(e as Error).message}` };
+  }
+  if (text.trim() === "") return { ok: false, status: 400, message: "request body is empty; expected JSON" };
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (e) {
+    return { ok: false, status: 400, message: `malformed JSON: ${(e as Error).message}` };
+  }
+}

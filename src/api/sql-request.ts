@@ -1,0 +1,90 @@
+/** The zod boundary of POST /sql: what a request may contain, turned into statements. */
+import { z } from "zod";
+import type { SqlArgs, SqlValue, Statement } from "../db/command.ts";
+
+const typedValue = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("null") }),
+  z.object({ type: z.literal("integer"), value: z.string().regex(/^-?\d+$/, "integer value must be a decimal string") }),
+  z.object({ type: z.literal("float"), value: z.number() }),
+  z.object({ type: z.literal("text"), value: z.string() }),
+  z.object({ type: z.literal("blob"), base64: z.string() }),
+]);
+
+const argValue = z.union([z.null(), z.number(), z.string(), z.boolean(), z.object({ base64: z.string() }).strict(), typedValue]);
+
+const args = z.union([z.array(argValue), z.record(z.string(), argValue)]);
+
+const statement = z.object({ sql: z.string().min(1, "sql must not be empty"), args: args.optional() }).strict();
+
+const batch = z
+  .object({
+    statements: z.array(statement).min(1, "statements must not be empty").max(10_000),
+    transaction: z.boolean().optional(),
+  })
+  .strict();
+
+export type SqlRequest = z.infer<typeof statement> | z.infer<typeof batch>;
+
+/** Picks the shape by its key first, so errors name the real field instead of "no union member matched". */
+export function parseSqlRequest(body: unknown): { ok: true; value: SqlRequest } | { ok: false; message: string } {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    return { ok: false, message: 'body must be a JSON object: {"sql": "...", "args": [...]} or {"statements": [...], "transaction": true}' };
+  }
+  const schema = "statements" in body ? batch : statement;
+  const r = schema.safeParse(body);
+  return r.success ? { ok: true, value: r.data } : { ok: false, message: describeZodError(r.error) };
+}
+
+type ArgValue = z.infer<typeof argValue>;
+
+function toSqlValue(v: ArgValue): SqlValue {
+  if (v === null) return null;
+  if (typeof v === "boolean") return v ? 1 : 0;
+  if (typeof v === "number" || typeof v === "string") return v;
+  if ("type" in v) {
+    switch (v.type) {
+      case "null":
+        return null;
+      case "integer": {
+        const b = BigInt(v.value);
+        return b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b;
+      }
+      case "float":
+        return v.value;
+      case "text":
+        return v.value;
+      case "blob":
+        return new Uint8Array(Buffer.from(v.base64, "base64"));
+    }
+  }
+  return new Uint8Array(Buffer.from(v.base64, "base64"));
+}
+
+function toArgs(a: z.infer<typeof args> | undefined): SqlArgs | undefined {
+  if (a === undefined) return undefined;
+  if (Array.isArray(a)) return a.map(toSqlValue);
+  const out: Record<string, SqlValue> = {};
+  for (const [k, v] of Object.entries(a)) out[k] = toSqlValue(v);
+  return out;
+}
+
+export function statementsOf(req: SqlRequest): { statements: Statement[]; single: boolean; transaction: boolean } {
+  if ("sql" in req) return { statements: [{ sql: req.sql, args: toArgs(req.args) }], single: true, transaction: false };
+  return { statements: req.statements.map((s) => ({ sql: s.sql, args: toArgs(s.args) })), single: false, transaction: req.transaction ?? false };
+}
+
+/** "500ms", "2s", "1m" or a bare number of milliseconds. */
+export function parseDurationMs(text: string): number | null {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
+  if (!m) return null;
+  const n = Number(m[1]);
+  const unit = m[2] ?? "ms";
+  return unit === "ms" ? n : unit === "s" ? n * 1000 : n * 60_000;
+}
+
+export function describeZodError(e: z.ZodError): string {
+  return e.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.length ? i.path.join(".") : "body"}: ${i.message}`)
+    .join("; ");
+}

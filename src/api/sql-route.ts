@@ -1,0 +1,105 @@
+/** POST /sql: the write-up's JSON API (docs/http-api.md). */
+import { Hono } from "hono";
+import type { CommandOutcome, StatementResult } from "../db/command.ts";
+import type { Durability } from "../raft/types.ts";
+import type { ReadLevel, SqlService } from "../node/sql-service.ts";
+import { jsonError, serviceErrorResponse } from "./error-response.ts";
+import { readJsonBody } from "./json-body.ts";
+import { parseDurationMs, parseSqlRequest, statementsOf } from "./sql-request.ts";
+import { plainResult, stringifyExact, typedResult } from "./sql-json.ts";
+
+const LEVELS: readonly ReadLevel[] = ["none", "weak", "linearizable", "strong"];
+const SYNCS: readonly Durability[] = ["majority", "remote-region", "all"];
+export const BOOKMARK_HEADER = "x-quorumlite-bookmark";
+
+export interface SqlRouteOptions {
+  readonly defaultLevel: ReadLevel;
+  /** Counts requests by kind for /metrics. */
+  readonly onRequest?: (kind: "read" | "write", ok: boolean) => void;
+}
+
+export function sqlRoutes(service: SqlService, opts: SqlRouteOptions): Hono {
+  const app = new Hono();
+  app.post("/sql", async (c) => {
+    const body = await readJsonBody(c);
+    if (!body.ok) return jsonError(body.status, { message: body.message, code: body.status === 413 ? "too-large" : "bad-request" });
+    const parsed = parseSqlRequest(body.value);
+    if (!parsed.ok) return jsonError(400, { message: parsed.message, code: "bad-request" });
+
+    const q = (name: string, header: string) => c.req.query(name) ?? c.req.header(header);
+    const level = q("level", "x-quorumlite-level") ?? opts.defaultLevel;
+    if (!LEVELS.includes(level as ReadLevel)) return jsonError(400, { message: `level must be one of ${LEVELS.join(", ")}; got "${level}"`, code: "bad-request" });
+    const sync = q("sync", "x-quorumlite-sync") ?? "majority";
+    if (!SYNCS.includes(sync as Durability)) return jsonError(400, { message: `sync must be one of ${SYNCS.join(", ")}; got "${sync}"`, code: "bad-request" });
+    const freshnessText = q("freshness", "x-quorumlite-freshness");
+    const freshnessMs = freshnessText === undefined ? undefined : parseDurationMs(freshnessText);
+    if (freshnessMs === null) return jsonError(400, { message: `freshness must be a duration like 500ms or 2s; got "${freshnessText}"`, code: "bad-request" });
+    const bookmarkText = c.req.header(BOOKMARK_HEADER);
+    const bookmark = bookmarkText === undefined ? undefined : Number(bookmarkText);
+    if (bookmark !== undefined && (!Number.isSafeInteger(bookmark) || bookmark < 0)) return jsonError(400, { message: `${BOOKMARK_HEADER} must be a non-negative integer`, code: "bad-request" });
+    const requestId = c.req.header("x-quorumlite-request-id");
+    if (requestId !== undefined && (requestId.length === 0 || requestId.length > 128)) return jsonError(400, { message: "x-quorumlite-request-id must be 1–128 characters", code: "bad-request" });
+    const typed = c.req.query("format") === "typed";
+
+    const { statements, single, transaction } = statementsOf(parsed.value);
+    const isRead = statements.every((s) => service.isReadOnly(s.sql));
+    try {
+      let results: readonly StatementResult[];
+      let index: number;
+      if (isRead) {
+        const r = await service.read(
+          statements.map((stmt) => ({ stmt })),
+          { level: level as ReadLevel, freshnessMs, bookmark },
+        );
+        index = r.bookmark;
+        const failed = r.outcome.steps.findIndex((s) => s === null || !s.ok);
+        if (failed >= 0) {
+          const step = r.outcome.steps[failed];
+          const error = step && !step.ok ? step.error : { message: "statement not executed", code: "SQLITE_ERROR" };
+          opts.onRequest?.("read", false);
+          return jsonError(400, { ...error, statement_index: failed }, { [BOOKMARK_HEADER]: String(index) });
+        }
+        results = r.outcome.steps.map((s) => (s as { ok: true; result: StatementResult }).result);
+      } else {
+        const r = await service.write(
+          { kind: "statements", statements, transaction, ...(requestId ? { requestId } : {}) },
+          { durability: sync as Durability },
+        );
+        index = r.bookmark;
+        const failure = outcomeError(r.outcome);
+        if (failure) {
+          opts.onRequest?.("write", false);
+          return jsonError(400, failure, { [BOOKMARK_HEADER]: String(index) });
+        }
+        results = resultsOf(r.outcome);
+      }
+      opts.onRequest?.(isRead ? "read" : "write", true);
+      const shaped = results.map((r) => (typed ? typedResult(r, !isRead) : plainResult(r, !isRead)));
+      const payload = single ? { success: true, result: shaped[0] } : { success: true, results: shaped };
+      return new Response(stringifyExact(payload), {
+        headers: { "content-type": "application/json", [BOOKMARK_HEADER]: String(index) },
+      });
+    } catch (e) {
+      opts.onRequest?.(isRead ? "read" : "write", false);
+      return serviceErrorResponse(e);
+    }
+  });
+  return app;
+}
+
+function outcomeError(o: CommandOutcome): { message: string; code: string; statement_index: number } | null {
+  if (o.kind === "statements") {
+    if (o.ok) return null;
+    const e = o.error ?? { message: "statement failed", code: "SQLITE_ERROR", statementIndex: o.results.length };
+    return { message: e.message, code: e.code, statement_index: e.statementIndex };
+  }
+  const i = o.steps.findIndex((s) => s === null || !s.ok);
+  if (i < 0) return null;
+  const s = o.steps[i];
+  return s && !s.ok ? { ...s.error, statement_index: i } : { message: "statement not executed", code: "SQLITE_ERROR", statement_index: i };
+}
+
+function resultsOf(o: CommandOutcome): readonly StatementResult[] {
+  if (o.kind === "statements") return o.results;
+  return o.steps.map((s) => (s && s.ok ? s.result : { columns: [], rows: [], rowsAffected: 0, lastInsertRowid: null }));
+}

@@ -1,0 +1,68 @@
+/** `quorumlite serve`: run one node until SIGINT/SIGTERM. */
+import { createApi } from "../api/app.ts";
+import { QuorumNode } from "../node/quorum-node.ts";
+import { MAX_BODY_BYTES } from "../api/json-body.ts";
+import { dashboardRoutes } from "../api/dashboard-routes.ts";
+import { latencyKey, resolveNodeOptions, SERVE_HELP, splitHostPort } from "./node-options.ts";
+import type { NodeOptions } from "./node-options.ts";
+import { joinCluster } from "./join-cluster.ts";
+import { ZodError } from "zod";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { discoverFly } from "./fly-discovery.ts";
+
+export async function serveCommand(argv: readonly string[]): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    console.log(SERVE_HELP);
+    return 0;
+  }
+  let opts: NodeOptions;
+  try {
+    opts = resolveNodeOptions(argv, process.env);
+  } catch (e) {
+    const msg = e instanceof ZodError ? e.issues.map((i) => `--${i.path.join(".")}: ${i.message}`).join("; ") : (e as Error).message;
+    console.error(`quorumlite serve: ${msg}\n\n${SERVE_HELP}`);
+    return 2;
+  }
+  if (process.env.QUORUMLITE_DISCOVER === "fly" && opts.bootstrap.length === 0 && opts.join === null && !existsSync(join(opts.data, "raft"))) {
+    const plan = await discoverFly(opts.id, process.env.FLY_APP_NAME ?? "", splitHostPort(opts.http).port);
+    opts = plan.bootstrapSelf
+      ? { ...opts, bootstrap: [{ id: opts.id, raftAddr: opts.raftAdvertise, region: opts.region }] }
+      : { ...opts, join: plan.joinUrl };
+  }
+  const running = await startNode(opts);
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  await running.stop();
+  return 0;
+}
+
+export async function startNode(opts: NodeOptions): Promise<{ node: QuorumNode; stop: () => Promise<void> }> {
+  const node = await QuorumNode.start({
+    id: opts.id,
+    dataDir: opts.data,
+    region: opts.region,
+    preferredRegion: opts.preferredRegion,
+    raftListen: splitHostPort(opts.raft),
+    raftAdvertise: opts.raftAdvertise,
+    httpAdvertise: opts.httpAdvertise,
+    bootstrap: opts.bootstrap,
+    clusterSecret: opts.clusterSecret,
+    latencyMs: (a, b) => opts.latency[latencyKey(a, b)] ?? 0,
+    tickMs: opts.tickMs,
+  });
+  const api = createApi(node.service, node, { defaultReadLevel: "linearizable", extra: [dashboardRoutes(node)] });
+  const { hostname, port } = splitHostPort(opts.http);
+  const server = Bun.serve({ hostname, port, fetch: api.fetch, maxRequestBodySize: MAX_BODY_BYTES + 1024 });
+  console.log(`[${opts.id}] serving http://${opts.http} (raft ${opts.raft}, region ${opts.region}, data ${opts.data})`);
+  if (opts.join) void joinCluster(opts, (l) => console.log(`[${opts.id}] ${l}`));
+  return {
+    node,
+    stop: async () => {
+      server.stop(true);
+      await node.stop();
+    },
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * Who the other nodes are and how to reach them: raft address and region come
+ * from the replicated membership; HTTP URLs come from membership when a node
+ * joined with one, otherwise from the peers' own `info` answer.
+ */
+import type { Member, Membership } from "../raft/types.ts";
+
+export interface PeerInfo {
+  readonly id: string;
+  readonly region: string;
+  readonly raftAddr: string | null;
+  readonly httpAddr: string | null;
+  readonly role: Member["role"];
+}
+
+export class PeerDirectory {
+  private members: readonly Member[] = [];
+  private readonly learnedHttp = new Map<string, string>();
+  private readonly learnedRegion = new Map<string, string>();
+  private signature = "";
+
+  constructor(private readonly self: { id: string; region: string; httpAddr: string; raftAddr: string }) {}
+
+  /** Returns true when the membership changed since the last call. */
+  update(m: Membership): boolean {
+    const sig = JSON.stringify(m.members);
+    if (sig === this.signature) return false;
+    this.signature = sig;
+    this.members = m.members;
+    return true;
+  }
+
+  learn(id: string, info: { httpAddr?: string; region?: string }): void {
+    if (info.httpAddr) this.learnedHttp.set(id, info.httpAddr);
+    if (info.region) this.learnedRegion.set(id, info.region);
+  }
+
+  get(id: string): PeerInfo | null {
+    const m = this.members.find((x) => x.id === id);
+    if (id === this.self.id) {
+      return { id, region: this.self.region, raftAddr: this.self.raftAddr, httpAddr: this.self.httpAddr, role: m?.role ?? "voter" };
+    }
+    if (!m) return null;
+    return {
+      id,
+      region: m.region || this.learnedRegion.get(id) || "",
+      raftAddr: m.raftAddr ?? null,
+      httpAddr: m.httpAddr ?? this.learnedHttp.get(id) ?? null,
+      role: m.role,
+    };
+  }
+
+  all(): PeerInfo[] {
+    return this.members.map((m) => this.get(m.id)!);
+  }
+
+  others(): PeerInfo[] {
+    return this.all().filter((p) => p.id !== this.self.id);
+  }
+
+  /** Peers whose HTTP URL or region we have not learned yet. */
+  unknown(): string[] {
+    return this.others()
+      .filter((p) => p.httpAddr === null || p.region === "")
+      .map((p) => p.id);
+  }
+}
