@@ -1,0 +1,45 @@
+/** The run's results as markdown: the main table, failures, and the target checklist. */
+import type { RowResult } from "./row-result.ts";
+import type { TargetCheck } from "./targets.ts";
+
+function latency(v: number): string {
+  if (!Number.isFinite(v)) return "–";
+  return v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0);
+}
+
+const int = (v: number) => Math.round(v).toLocaleString("en-US");
+const ratio = (v: number | null) => (v === null || !Number.isFinite(v) ? "" : `${v.toFixed(2)}×`);
+
+export function markdownTable(rows: readonly RowResult[]): string {
+  const out = [
+    "| scenario | what | clients | sent to | throughput | p50 ms | p90 ms | p99 ms | errors | × etcd | × ceiling | RSS MB per node | CPU cores srv/gen/other |",
+    "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
+  ];
+  for (const r of rows) {
+    if (r.status === "failed") {
+      out.push(`| ${r.name} | ${r.what} | ${r.clients} | | **failed** | | | | | | | | |`);
+      continue;
+    }
+    const unit = r.unit === "ops/s" ? "/s" : r.unit === "statements/s" ? " stmt/s" : " rows/s";
+    const mem = r.memory.map((m) => `${m.rssMb.toFixed(0)}${m.leader ? "*" : ""}`).join("/");
+    const cpu = r.cpu ? `${r.cpu.servers.toFixed(2)}/${r.cpu.generator.toFixed(2)}/${r.cpu.other.toFixed(2)}` : "";
+    out.push(
+      `| ${r.name} | ${r.what} | ${r.clients} | ${r.sentTo} | ${int(r.throughput)}${unit} | ${latency(r.p50Ms)} | ${latency(r.p90Ms)} | ${latency(r.p99Ms)} | ${r.errors} | ${ratio(r.vsEtcd)} | ${ratio(r.vsCeiling)} | ${mem} | ${cpu} |`,
+    );
+  }
+  return out.join("\n");
+}
+
+export function markdownFailures(rows: readonly RowResult[]): string {
+  const lines: string[] = [];
+  for (const r of rows) {
+    if (r.status === "failed") lines.push(`- **${r.name}** failed: ${r.error.split("\n").slice(0, 6).join(" ⏎ ")}`);
+    else if (r.errors > 0) lines.push(`- ${r.name}: ${r.errors} errored requests, e.g. ${r.errorSamples.map((s) => `\`${s.replace(/`/g, "'").slice(0, 160)}\``).join("; ")}`);
+  }
+  return lines.length === 0 ? "" : ["Failures and errors:", "", ...lines].join("\n");
+}
+
+export function markdownTargets(checks: readonly TargetCheck[]): string {
+  const mark = { met: "✅ met", missed: "❌ missed", "not measured": "– not measured" } as const;
+  return ["| target | measured | status |", "|---|---|---|", ...checks.map((c) => `| ${c.target} | ${c.measured} | ${mark[c.status]} |`)].join("\n");
+}
