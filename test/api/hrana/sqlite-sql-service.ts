@@ -196,6 +196,7 @@ class WriteLock {
 export interface CallRecord {
   readonly op: "read" | "write" | "begin";
   readonly detail?: CommandInput | readonly BatchStep[];
+  readonly options?: ReadOptions | WriteOptions;
 }
 
 export class SqliteSqlService implements SqlService {
@@ -222,8 +223,8 @@ export class SqliteSqlService implements SqlService {
     return this.index;
   }
 
-  async write(cmd: CommandInput, _options?: WriteOptions): Promise<Applied<CommandOutcome>> {
-    this.calls.push({ op: "write", detail: cmd });
+  async write(cmd: CommandInput, options?: WriteOptions): Promise<Applied<CommandOutcome>> {
+    this.calls.push({ op: "write", detail: cmd, ...(options ? { options } : {}) });
     await this.lock.acquire();
     try {
       this.writer.run("BEGIN IMMEDIATE");
@@ -235,8 +236,8 @@ export class SqliteSqlService implements SqlService {
     }
   }
 
-  async read(steps: readonly BatchStep[], _options: ReadOptions): Promise<Applied<CommandOutcome & { kind: "batch" }>> {
-    this.calls.push({ op: "read", detail: steps });
+  async read(steps: readonly BatchStep[], options: ReadOptions): Promise<Applied<CommandOutcome & { kind: "batch" }>> {
+    this.calls.push({ op: "read", detail: steps, options });
     for (const s of steps) if (!this.isReadOnly(s.stmt.sql)) throw new ServiceError("not-read-only", `not read-only: ${s.stmt.sql}`);
     this.reader.run("BEGIN");
     try {
