@@ -13,12 +13,14 @@ export const ROWID_RESET_TABLE = "_quorumlite_rowid";
 const FORMAT = 1;
 
 export function createInternalSchema(conn: SqlConnection): void {
+  conn.db.run("BEGIN IMMEDIATE");
   conn.db.run(`CREATE TABLE IF NOT EXISTS ${META_TABLE} (key TEXT PRIMARY KEY, value NOT NULL)`);
   conn.db.run(`INSERT OR IGNORE INTO ${META_TABLE} (key, value) VALUES ('applied_index', 0), ('format', ${FORMAT})`);
   conn.db.run(
     `CREATE TABLE IF NOT EXISTS ${REQUESTS_TABLE} (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, entry_index INTEGER NOT NULL, outcome BLOB NOT NULL)`,
   );
   conn.db.run(`CREATE TEMP TABLE IF NOT EXISTS ${ROWID_RESET_TABLE} (x)`);
+  conn.db.run("COMMIT");
 }
 
 /** The applied index recorded in the database `conn` reads. */

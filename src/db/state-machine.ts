@@ -56,9 +56,9 @@ function openConnections(path: string, opts: Required<StateMachineOptions>, cloc
   const writer = new SqlConnection(writerDb, opts.statementCacheSize);
   try {
     writerDb.run("PRAGMA busy_timeout = 5000");
+    writerDb.run(`PRAGMA synchronous = ${opts.fsync ? "FULL" : "NORMAL"}`);
     const mode = writer.query("PRAGMA journal_mode = WAL")[0]?.[0];
     if (typeof mode !== "string" || mode.toLowerCase() !== "wal") throw new Error(`cannot put ${path} in WAL mode (got ${String(mode)})`);
-    writerDb.run(`PRAGMA synchronous = ${opts.fsync ? "FULL" : "NORMAL"}`);
     writerDb.run("PRAGMA journal_size_limit = 67108864");
     // Settings that change what SQL does are pinned, not left to the build's defaults:
     // every replica must run every statement the same way.

@@ -1,0 +1,104 @@
+import { describe, expect, test } from "bun:test";
+import { DecodeError } from "../../src/db/byte-codec.ts";
+import type { Command, CommandOutcome } from "../../src/db/command.ts";
+import { decodeCommand, encodeCommand } from "../../src/db/command-codec.ts";
+import { decodeOutcome, encodeOutcome } from "../../src/db/outcome-codec.ts";
+
+const stamp = { now: 1714979289123, seed: 2 ** 52 + 7 };
+
+describe("command codec", () => {
+  test("round-trips every value type, named and positional args, absent vs empty args", () => {
+    const cmd: Command = {
+      kind: "statements",
+      transaction: true,
+      stamp,
+      requestId: "req-ü-1",
+      statements: [
+        { sql: "SELECT 1" },
+        { sql: "SELECT ?", args: [] },
+        {
+          sql: "INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          args: [null, 0, -1, 42, 2 ** 52 + 1, -(2 ** 60), 1.5, -0, Number.NaN, 2n ** 63n - 1n, -(2n ** 70n)],
+        },
+        { sql: "SELECT :a, @b, $c", args: { ":a": "text 🎉", b: new Uint8Array([0, 1, 255]), $c: 9007199254740993n, __proto__x: "" } },
+        { sql: "SELECT ''", args: { ["__proto__"]: "kept as a key" } },
+      ],
+    };
+    const back = decodeCommand(encodeCommand(cmd));
+    expect(back).toEqual(cmd);
+    const values = (back as Extract<Command, { kind: "statements" }>).statements[2]!.args as unknown[];
+    expect(Object.is(values[7], -0)).toBe(true);
+    expect(Number.isNaN(values[8])).toBe(true);
+    expect(typeof values[9]).toBe("bigint");
+    expect(typeof values[4]).toBe("number");
+    expect("args" in (back as Extract<Command, { kind: "statements" }>).statements[0]!).toBe(false);
+    const named = (back as Extract<Command, { kind: "statements" }>).statements[4]!.args as Record<string, unknown>;
+    expect(Object.keys(named)).toEqual(["__proto__"]);
+  });
+
+  test("round-trips batches with nested conditions and no request id", () => {
+    const cmd: Command = {
+      kind: "batch",
+      stamp,
+      steps: [
+        { stmt: { sql: "BEGIN DEFERRED" } },
+        { stmt: { sql: "INSERT INTO t VALUES (1)" }, condition: { type: "ok", step: 0 } },
+        {
+          stmt: { sql: "COMMIT" },
+          condition: { type: "and", conds: [{ type: "ok", step: 1 }, { type: "not", cond: { type: "error", step: 0 } }, { type: "or", conds: [] }] },
+        },
+        { stmt: { sql: "ROLLBACK" }, condition: { type: "not", cond: { type: "is_autocommit" } } },
+      ],
+    };
+    expect(decodeCommand(encodeCommand(cmd))).toEqual(cmd);
+  });
+
+  test("is compact for a typical single-row insert", () => {
+    const bytes = encodeCommand({ kind: "statements", transaction: false, stamp, statements: [{ sql: "INSERT INTO users (name) VALUES (?)", args: ["Alice"] }] });
+    // 35 bytes of SQL + 5 of text: the framing costs about 30 bytes.
+    expect(bytes.length).toBeLessThan(35 + 5 + 32);
+  });
+
+  test("rejects bytes it did not produce", () => {
+    const good = encodeCommand({ kind: "statements", transaction: false, stamp, statements: [{ sql: "SELECT 1", args: [1] }] });
+    expect(() => decodeCommand(good.subarray(0, good.length - 1))).toThrow(DecodeError);
+    expect(() => decodeCommand(new Uint8Array([...good, 0]))).toThrow(DecodeError);
+    expect(() => decodeCommand(new Uint8Array([9, 1]))).toThrow(DecodeError);
+    expect(() => decodeCommand(new TextEncoder().encode('{"sql":"SELECT 1"}'))).toThrow(DecodeError);
+    // A huge claimed count must not allocate: it is bounded by the input length.
+    const huge = new Uint8Array([1, 1, ...new Uint8Array(16), 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f]);
+    expect(() => decodeCommand(huge)).toThrow(DecodeError);
+  });
+});
+
+describe("outcome codec", () => {
+  test("round-trips statement results and errors", () => {
+    const outcomes: CommandOutcome[] = [
+      {
+        kind: "statements",
+        ok: true,
+        results: [
+          {
+            columns: [
+              { name: "id", decltype: "INTEGER" },
+              { name: "expr", decltype: null },
+            ],
+            rows: [
+              [1, 2n ** 62n],
+              [null, new Uint8Array([7])],
+              ["x", 0.25],
+            ],
+            rowsAffected: 3,
+            lastInsertRowid: 2n ** 60n,
+          },
+        ],
+      },
+      { kind: "statements", ok: false, results: [], error: { message: "UNIQUE constraint failed: t.id", code: "SQLITE_CONSTRAINT_PRIMARYKEY", statementIndex: 4 } },
+      {
+        kind: "batch",
+        steps: [null, { ok: true, result: { columns: [], rows: [], rowsAffected: 0, lastInsertRowid: null } }, { ok: false, error: { message: "boom", code: "SQLITE_ERROR" } }],
+      },
+    ];
+    for (const o of outcomes) expect(decodeOutcome(encodeOutcome(o))).toEqual(o);
+  });
+});
