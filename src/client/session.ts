@@ -122,6 +122,7 @@ export class Session {
       onRefused: () => core.topology.forgetLeader(),
       headers,
       observeBookmark: (bookmark) => this.#observe(bookmark),
+      bookmarkAfterCommit: async (url) => String((await core.topology.status(url)).commit_index),
     });
   }
 

@@ -32,6 +32,8 @@ type HranaRequest =
   | { readonly type: "batch"; readonly batch: { readonly steps: readonly { readonly stmt: HranaStmt; readonly condition?: HranaCondition }[] } }
   | { readonly type: "close" };
 
+const COMMIT_SQL = /^\s*(COMMIT|END)\b/i;
+
 export interface StreamContext {
   readonly http: HttpConfig;
   readonly policy: RetryPolicy;
@@ -45,6 +47,11 @@ export interface StreamContext {
   readonly headers: Record<string, string>;
   /** Receives the bookmark of every answer (a COMMIT's is the index it committed at). */
   readonly observeBookmark: (bookmark: string | null) => void;
+  /**
+   * For a node that sends no bookmark with a COMMIT's answer: an index at or
+   * after the commit (the node's commit index, read once the COMMIT returned).
+   */
+  readonly bookmarkAfterCommit: (url: string) => Promise<string | null>;
 }
 
 export class SqlStream {
@@ -134,10 +141,15 @@ export class SqlStream {
     if (typeof body.base_url === "string" && body.base_url !== "") this.#url = body.base_url.replace(/\/+$/, "");
     this.#baton = baton;
     this.#state = baton === null ? "closed" : "open";
-    this.#observe(answer.headers.get("x-quorumlite-bookmark"));
     const results = Array.isArray(body.results) ? body.results : [];
     if (results.length !== requests.length) {
       throw new QuorumliteError(`pipeline answered ${results.length} results for ${requests.length} requests`, { code: "QUORUMLITE_PROTOCOL" });
+    }
+    const bookmark = answer.headers.get("x-quorumlite-bookmark");
+    if (bookmark === null && this.#committed(requests, results)) {
+      this.#observe(await this.#ctx.bookmarkAfterCommit(this.#url!).catch(() => null));
+    } else {
+      this.#observe(bookmark);
     }
     return results;
   }
@@ -177,7 +189,7 @@ export class SqlStream {
       answer = await this.#request(url, requests);
     } catch (err) {
       this.#state = "closed";
-      const committing = requests.some((r) => r.type === "execute" && /^\s*(COMMIT|END)\b/i.test(r.stmt.sql));
+      const committing = requests.some((r) => r.type === "execute" && COMMIT_SQL.test(r.stmt.sql));
       throw new QuorumliteError(
         committing ? "the connection failed during COMMIT: the transaction may or may not have committed" : "the connection to the stream's node failed",
         { code: committing ? "QUORUMLITE_COMMIT_UNKNOWN" : "QUORUMLITE_STREAM_LOST", cause: err },
@@ -198,6 +210,12 @@ export class SqlStream {
       headers: this.#ctx.headers,
       body: JSON.stringify({ baton: this.#baton, requests }),
     });
+  }
+
+  #committed(requests: readonly HranaRequest[], results: readonly unknown[]): boolean {
+    return requests.some(
+      (r, i) => r.type === "execute" && COMMIT_SQL.test(r.stmt.sql) && (results[i] as { type?: unknown } | null)?.type === "ok",
+    );
   }
 
   #stmtResult<R extends object>(result: unknown, index: number): ResultSet<R> {

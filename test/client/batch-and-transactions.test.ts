@@ -84,6 +84,18 @@ describe("interactive transactions", () => {
     expect(cluster.streams.size).toBe(0);
   });
 
+  test("a node that sends no bookmark with COMMIT: the session takes the leader's commit index instead", async () => {
+    cluster.pipelineBookmarks = false;
+    cluster.bookmarkWaitMs = 20;
+    cluster.freeze("n2");
+    const tx = await client.transaction();
+    await tx.execute("INSERT INTO t (v) VALUES ('x')");
+    await tx.commit();
+    expect(client.bookmark).toBe(String(cluster.commitIndex));
+    // Without a bookmark the frozen nearest node would answer [] at once.
+    expect(await client.query("SELECT v FROM t")).toEqual([{ v: "x" }]);
+  });
+
   test("rollback discards everything; the transaction refuses further statements", async () => {
     const tx = await client.transaction("write");
     await tx.execute("INSERT INTO t (v) VALUES ('gone')");

@@ -102,6 +102,8 @@ export class FakeCluster {
   readonly streams = new Map<string, { readonly id: number }>();
   /** How long a read waits for a bookmark before answering 503. */
   bookmarkWaitMs = 2000;
+  /** Whether /v2/pipeline answers carry x-quorumlite-bookmark after a commit. */
+  pipelineBookmarks = true;
   #streamIds = 0;
 
   private constructor(ids: readonly string[], leaderId: string) {
@@ -314,7 +316,7 @@ export class FakeCluster {
     const headers: Record<string, string> = {};
     if (committed) {
       this.#commit();
-      headers["x-quorumlite-bookmark"] = String(this.commitIndex);
+      if (this.pipelineBookmarks) headers["x-quorumlite-bookmark"] = String(this.commitIndex);
     }
     let next: string | null = null;
     if (open) {
