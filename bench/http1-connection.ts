@@ -48,7 +48,7 @@ export class Http1Connection {
     message += body === null ? "\r\n" : `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
     return new Promise<HttpResponse>((resolve, reject) => {
       this.pending = { resolve, reject };
-      this.write(socket, Buffer.from(message));
+      this.write(socket, message);
     });
   }
 
@@ -58,9 +58,16 @@ export class Http1Connection {
     this.socket = null;
   }
 
-  private write(socket: Socket<undefined>, bytes: Uint8Array): void {
-    const n = socket.write(bytes);
-    this.unsent = n < bytes.length ? bytes.subarray(Math.max(0, n)) : null;
+  /** Writes a whole message; what the kernel does not take now goes out on `drain`. */
+  private write(socket: Socket<undefined>, message: string | Uint8Array): void {
+    const n = socket.write(message);
+    const length = typeof message === "string" ? Buffer.byteLength(message) : message.length;
+    if (n >= length) {
+      this.unsent = null;
+      return;
+    }
+    const bytes = typeof message === "string" ? Buffer.from(message) : message;
+    this.unsent = bytes.subarray(Math.max(0, n));
   }
 
   private connect(): Promise<Socket<undefined>> {

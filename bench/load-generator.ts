@@ -43,6 +43,8 @@ export interface LoadResult {
   /** Successful operations inside the window. */
   readonly ops: number;
   readonly errors: number;
+  /** Started inside the window but answered only after it closed (or never): not counted above. */
+  readonly unfinished: number;
   /** Up to a few distinct error descriptions. */
   readonly errorSamples: readonly string[];
   readonly windowMs: number;
@@ -60,6 +62,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const errorSamples = new Set<string>();
   let ok = 0;
   let errors = 0;
+  let unfinished = 0;
   let issued = 0;
   const abort = new AbortController();
 
@@ -116,7 +119,10 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
         success = res.status === 200 && op.accept(res.body);
         if (!success) failure = `HTTP ${res.status}: ${res.body}`;
       } catch (e) {
-        if (abort.signal.aborted) return;
+        if (abort.signal.aborted) {
+          if (start >= measureStart) unfinished++;
+          return;
+        }
         failure = `request failed: ${(e as Error).message}`;
       }
       const end = performance.now();
@@ -128,7 +134,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
           errors++;
           noteError(failure);
         }
-      }
+      } else if (start >= measureStart && start < measureEnd) unfinished++;
       // An erroring server (no leader yet, overload) would otherwise be hammered in a tight loop.
       if (!success) await Bun.sleep(5);
     }
@@ -143,6 +149,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   return {
     ops: ok,
     errors,
+    unfinished,
     errorSamples: [...errorSamples],
     windowMs: length.kind === "duration" ? length.durationMs : finished - t0,
     histogram: hist.snapshot(),
@@ -153,6 +160,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
 export interface CombinedLoadResult {
   readonly ops: number;
   readonly errors: number;
+  readonly unfinished: number;
   readonly errorSamples: readonly string[];
   readonly windowMs: number;
   readonly histogram: LatencyHistogram;
@@ -203,6 +211,7 @@ export async function generateLoad(
   return {
     ops: results.reduce((a, r) => a + r.ops, 0),
     errors: results.reduce((a, r) => a + r.errors, 0),
+    unfinished: results.reduce((a, r) => a + r.unfinished, 0),
     errorSamples: [...new Set(results.flatMap((r) => r.errorSamples))].slice(0, MAX_ERROR_SAMPLES),
     windowMs,
     histogram,

@@ -34,6 +34,7 @@ export function markdownFailures(rows: readonly RowResult[]): string {
   const lines: string[] = [];
   for (const r of rows) {
     if (r.status === "failed") lines.push(`- **${r.name}** failed: ${r.error.split("\n").slice(0, 6).join(" ⏎ ")}`);
+    else if (r.ops === 0) lines.push(`- **${r.name}**: no request completed inside the ${r.windowMs / 1000} s window (${r.unfinished} still waiting when it closed, ${r.errors} errors)`);
     else if (r.errors > 0) lines.push(`- ${r.name}: ${r.errors} errored requests, e.g. ${r.errorSamples.map((s) => `\`${s.replace(/`/g, "'").slice(0, 160)}\``).join("; ")}`);
   }
   return lines.length === 0 ? "" : ["Failures and errors:", "", ...lines].join("\n");

@@ -28,6 +28,8 @@ export interface Measured {
   readonly throughput: number;
   readonly ops: number;
   readonly errors: number;
+  /** Requests started in the window whose answer came only after it closed (not in throughput or latency). */
+  readonly unfinished: number;
   readonly errorSamples: readonly string[];
   readonly windowMs: number;
   readonly p50Ms: number;

@@ -17,7 +17,7 @@ import { loadAverage } from "./proc-stats.ts";
 import type { Measured, RowResult } from "./row-result.ts";
 import { runBulkRows, runLoadScenario, type RunOptions } from "./scenario-runner.ts";
 import { ENVIRONMENTS, SCENARIOS, selectScenarios, type Scenario } from "./scenarios.ts";
-import { checkTargets } from "./targets.ts";
+import { checkTargets, targetsTouching } from "./targets.ts";
 
 const HELP = `quorumlite bench — the benchmark suite (bench/README.md)
 
@@ -154,7 +154,10 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
 
   const withRatios = addRatios(rows);
   const targets = checkTargets(withRatios);
+  const shownTargets = targetsTouching(targets, new Set(selected.map((s) => s.name)));
   const finished = new Date();
+  const busyElsewhere = withRatios.flatMap((r) => (r.status === "ok" && r.cpu ? [r.cpu.other] : []));
+  const otherCores = busyElsewhere.length === 0 ? 0 : busyElsewhere.reduce((a, b) => a + b, 0) / busyElsewhere.length;
   const header = [
     `## quorumlite benchmark — ${finished.toISOString()}`,
     "",
@@ -162,15 +165,20 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
       `${opts.durationMs / 1000} s measured per row after ${opts.warmupMs / 1000} s warm-up; ${opts.generators} generator process(es), ${opts.transport} clients; ` +
       `load average before ${loadBefore}, after ${loadAverage()}. ${Object.values(notes).join("; ")}.`,
     "Throughput counts successful requests (statements for batches); RSS: `*` marks the leader; CPU: average cores busy during the window — servers / load generator / everything else on the machine.",
+    ...(otherCores > 0.25
+      ? ["", `**Warning:** other processes kept ${otherCores.toFixed(2)} of the ${cpus().length} cores busy on average during the measured windows; every figure here is depressed by that much contention.`]
+      : []),
   ].join("\n");
   const failures = markdownFailures(withRatios);
-  console.log([header, "", markdownTable(withRatios), "", ...(failures ? [failures, ""] : []), "### Targets", "", markdownTargets(targets)].join("\n"));
+  const targetSection = shownTargets.length === 0 ? [] : ["### Targets", "", markdownTargets(shownTargets)];
+  if (shownTargets.length < targets.length) targetSection.push("", `(${targets.length - shownTargets.length} more targets need scenarios outside this selection.)`);
+  console.log([header, "", markdownTable(withRatios), "", ...(failures ? [failures, ""] : []), ...targetSection].join("\n"));
 
   const json = {
     startedAt: started.toISOString(),
     finishedAt: finished.toISOString(),
     command: `bun bench/run.ts ${argv.join(" ")}`.trim(),
-    machine: { cores: cpus().length, cpuModel: cpus()[0]?.model ?? null, bun: Bun.version, loadAverageBefore: loadBefore, loadAverageAfter: loadAverage() },
+    machine: { cores: cpus().length, cpuModel: cpus()[0]?.model ?? null, bun: Bun.version, loadAverageBefore: loadBefore, loadAverageAfter: loadAverage(), otherCoresBusy: otherCores },
     options: opts,
     environments: notes,
     rows: withRatios,

@@ -93,6 +93,11 @@ const RULES: readonly TargetRule[] = [
   },
 ];
 
+/** Every target that needs at least one of `names` (the scenarios of a run). */
+export function targetsTouching(checks: readonly TargetCheck[], names: ReadonlySet<string>): TargetCheck[] {
+  return checks.filter((c) => RULES.find((r) => r.target === c.target)!.needs.some((n) => names.has(n)));
+}
+
 export function checkTargets(rows: readonly RowResult[]): TargetCheck[] {
   const find: Lookup = (name) => {
     const r = rows.find((x) => x.name === name);

@@ -55,9 +55,12 @@ export const etcdKey = (i: number): string => `bench/${String(i).padStart(6, "0"
 const sqlOk = (body: string): boolean => body.startsWith('{"success":true');
 const anyOk = (): boolean => true;
 
+const fillers = new Map<number, string>();
 function payload(bytes: number, client: number, seq: number): string {
   const tag = `${client}:${seq}:`;
-  return tag + "x".repeat(Math.max(0, bytes - tag.length));
+  let filler = fillers.get(bytes);
+  if (filler === undefined) fillers.set(bytes, (filler = "x".repeat(bytes)));
+  return tag + filler.slice(0, Math.max(0, bytes - tag.length));
 }
 
 /** A fast deterministic PRNG per client, so read keys spread without Math.random's shared state. */
