@@ -76,7 +76,7 @@ describe.skipIf(!enabled)("against a real cluster", () => {
     expect(await client.query("SELECT v FROM itx")).toEqual([{ v: "a" }]);
   });
 
-  test("quorumlite/drizzle: migrations once, CRUD with returning, db.batch, db.transaction with a nested rollback", async () => {
+  test("quorumlite/drizzle: migrations once, CRUD with returning, db.batch", async () => {
     const client = viaFollower();
     const db = drizzle(client, { schema });
     await Promise.all([migrate(db, { migrationsFolder }), migrate(drizzle(viaFollower(1)), { migrationsFolder })]);
@@ -92,7 +92,16 @@ describe.skipIf(!enabled)("against a real cluster", () => {
     ]);
     expect(inserted).toHaveLength(1);
     expect(counted).toEqual([{ n: 1 }]);
+    const [temp] = await db.insert(posts).values({ authorId: alice!.id, title: "temp" }).returning();
+    const deleted = await db.delete(posts).where(eq(posts.id, temp!.id)).returning({ title: posts.title });
+    expect(deleted).toEqual([{ title: "temp" }]);
+    expect(await db.$count(posts)).toBe(1);
+  });
 
+  test("quorumlite/drizzle: db.transaction over a Hrana stream, with a nested rollback", async () => {
+    const client = viaFollower();
+    const db = drizzle(client, { schema });
+    const alice = await db.query.users.findFirst({ where: eq(users.email, "alice@example.com") });
     const total = await db.transaction(async (tx) => {
       await tx.insert(posts).values({ authorId: alice!.id, title: "two" });
       await expect(
