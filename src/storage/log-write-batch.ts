@@ -9,13 +9,6 @@
 import type { Database, Statement } from "bun:sqlite";
 import { checksum } from "./log-database.ts";
 
-export interface EncodedEntry {
-  readonly index: number;
-  readonly term: number;
-  /** encodeEntry() output; its own exact-size buffer (cheap to clone). */
-  readonly body: Uint8Array;
-}
-
 export type WriteOp =
   /**
    * New compaction point / installed snapshot. `keepSuffix`: the entry at
@@ -23,8 +16,18 @@ export type WriteOp =
    * otherwise the whole log is discarded).
    */
   | { readonly kind: "snapshot"; readonly index: number; readonly json: string; readonly keepSuffix: boolean }
-  /** Entries from entries[0].index on replace whatever the log held there and after. */
-  | { readonly kind: "entries"; readonly entries: readonly EncodedEntry[] }
+  /**
+   * Entries first, first+1, … replacing whatever the log held from `first` on.
+   * Packed (one buffer, entry i = bytes[ends[i-1] ?? 0, ends[i])) because a
+   * postMessage of one buffer costs a fraction of one object per entry.
+   */
+  | {
+      readonly kind: "entries";
+      readonly first: number;
+      readonly terms: Float64Array;
+      readonly ends: Uint32Array;
+      readonly bytes: Uint8Array;
+    }
   | { readonly kind: "hardState"; readonly json: string };
 
 export interface WriteReport {
@@ -71,13 +74,15 @@ export class LogWriteTarget {
             this.upsertState.run("snapshot", op.json, checksum(op.json));
             break;
           case "entries": {
-            if (op.entries.length === 0) break;
-            this.deleteFrom.run(op.entries[0].index);
-            for (const e of op.entries) {
-              this.insertEntry.run(e.index, e.term, checksum(e.body), e.body);
-              bytes += e.body.length;
+            this.deleteFrom.run(op.first);
+            let start = 0;
+            for (let i = 0; i < op.terms.length; i++) {
+              const body = op.bytes.subarray(start, op.ends[i]);
+              this.insertEntry.run(op.first + i, op.terms[i], checksum(body), body);
+              start = op.ends[i];
             }
-            entries += op.entries.length;
+            entries += op.terms.length;
+            bytes += op.bytes.length;
             break;
           }
           case "hardState":

@@ -17,7 +17,7 @@ import type { Entry, HardState, Index, Membership, SnapshotMeta, Term } from "..
 import { encodeEntry, decodeEntry } from "./entry-codec.ts";
 import { checksum, openLogDatabase, type ConnectionPragmas } from "./log-database.ts";
 import { recoverLog, type RecoveredLog } from "./log-recovery.ts";
-import type { EncodedEntry, WriteOp } from "./log-write-batch.ts";
+import { buildBatch, type EncodedEntry, type StagedOp } from "./group-commit-batch.ts";
 import type { LogWriter, LogWriterKind } from "./log-writer.ts";
 import { InlineLogWriter } from "./inline-log-writer.ts";
 import { WorkerLogWriter } from "./worker-log-writer.ts";
@@ -64,7 +64,7 @@ export interface LogStoreStats {
 }
 
 interface Pending {
-  readonly ops: readonly WriteOp[];
+  readonly ops: readonly StagedOp[];
   /** Logical last index once these ops are applied. */
   readonly lastIndex: Index;
   readonly resolve: (() => void) | null;
@@ -147,7 +147,7 @@ export class RaftLogStore {
   persist(w: PersistRequest): Promise<void> {
     if (this.closed) return Promise.reject(new LogContractError("raft log: store is closed"));
     if (this.failure) return Promise.reject(this.failure);
-    let planned: { ops: WriteOp[]; apply: () => void };
+    let planned: { ops: StagedOp[]; apply: () => void };
     try {
       planned = this.plan(w);
     } catch (err) {
@@ -179,7 +179,7 @@ export class RaftLogStore {
     this.terms = this.terms.slice(upToIndex - this.snapIndex);
     this.snapIndex = meta.index;
     this.snapTerm = meta.term;
-    const op: WriteOp = { kind: "snapshot", index: meta.index, json: snapshotMetaJson(meta), keepSuffix: true };
+    const op: StagedOp = { kind: "snapshot", index: meta.index, json: snapshotMetaJson(meta), keepSuffix: true };
     this.pending.push({ ops: [op], lastIndex: this.lastIndex(), resolve: null, reject: null });
     this.kick();
   }
@@ -248,34 +248,35 @@ export class RaftLogStore {
   }
 
   /** Validates a request against the logical log; nothing changes unless `apply` is called. */
-  private plan(w: PersistRequest): { ops: WriteOp[]; apply: () => void } {
-    const ops: WriteOp[] = [];
+  private plan(w: PersistRequest): { ops: StagedOp[]; apply: () => void } {
+    const ops: StagedOp[] = [];
+    // The log as it will be after the snapshot step, without touching this.terms yet.
     let snapIndex = this.snapIndex;
     let snapTerm = this.snapTerm;
-    let terms = this.terms;
-    let termsCopied = false;
+    let keptFrom = 0; // this.terms[keptFrom…] survive the snapshot step
+    let keptLength = this.terms.length;
+    const termAfterSnapshot = (index: Index): Term => (index === snapIndex ? snapTerm : this.terms[keptFrom + index - snapIndex - 1]);
 
-    if (w.snapshot) {
-      const s = w.snapshot;
+    const s = w.snapshot;
+    if (s) {
       if (!isSnapshotMeta(s)) throw new LogContractError("raft log: snapshot is not a SnapshotMeta");
       if (s.index < snapIndex) throw new LogContractError(`raft log: snapshot ${s.index} is older than the compaction point ${snapIndex}`);
-      const last = snapIndex + terms.length;
       // Raft paper §7: keep the suffix only if the log has the snapshot's last entry.
-      const keepSuffix = s.index <= last && (s.index === snapIndex ? snapTerm : terms[s.index - snapIndex - 1]) === s.term;
-      terms = keepSuffix ? terms.slice(s.index - snapIndex) : [];
-      termsCopied = true;
+      const keepSuffix = s.index <= snapIndex + keptLength && termAfterSnapshot(s.index) === s.term;
+      keptFrom = keepSuffix ? s.index - snapIndex : this.terms.length;
+      keptLength = this.terms.length - keptFrom;
       snapIndex = s.index;
       snapTerm = s.term;
       ops.push({ kind: "snapshot", index: s.index, json: snapshotMetaJson(s), keepSuffix });
     }
 
     const entries = w.entries ?? [];
+    const first = entries.length > 0 ? entries[0].index : 0;
     if (entries.length > 0) {
-      const first = entries[0].index;
-      const last = snapIndex + terms.length;
+      const last = snapIndex + keptLength;
       if (first <= snapIndex) throw new LogContractError(`raft log: entry ${first} is at or below the compaction point ${snapIndex}`);
       if (first > last + 1) throw new LogContractError(`raft log: entry ${first} leaves a gap after ${last}`);
-      let prevTerm = first - 1 === snapIndex ? snapTerm : terms[first - 1 - snapIndex - 1];
+      let prevTerm = termAfterSnapshot(first - 1);
       const encoded: EncodedEntry[] = new Array(entries.length);
       for (let i = 0; i < entries.length; i++) {
         const e = entries[i];
@@ -286,9 +287,6 @@ export class RaftLogStore {
         prevTerm = e.term;
         encoded[i] = { index: e.index, term: e.term, body: encodeEntry(e) };
       }
-      if (!termsCopied) terms = terms.slice();
-      terms.length = first - snapIndex - 1;
-      for (const e of entries) terms.push(e.term);
       ops.push({ kind: "entries", entries: encoded });
     }
 
@@ -300,9 +298,13 @@ export class RaftLogStore {
     return {
       ops,
       apply: () => {
+        if (keptFrom > 0) this.terms = this.terms.slice(keptFrom);
         this.snapIndex = snapIndex;
         this.snapTerm = snapTerm;
-        this.terms = terms;
+        if (entries.length > 0) {
+          this.terms.length = first - snapIndex - 1;
+          for (const e of entries) this.terms.push(e.term);
+        }
       },
     };
   }
@@ -318,7 +320,7 @@ export class RaftLogStore {
     if (this.inFlight || this.failure || this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
-    const ops = batch.length === 1 ? batch[0].ops : batch.flatMap((p) => p.ops);
+    const ops = buildBatch(batch.length === 1 ? batch[0].ops : batch.flatMap((p) => p.ops));
     const lastIndex = batch[batch.length - 1].lastIndex;
     if (ops.length === 0) {
       this.settle(batch, lastIndex);

@@ -1,6 +1,7 @@
 import type { ConnectionPragmas } from "./log-database.ts";
 import type { WriteOp, WriteReport } from "./log-write-batch.ts";
 import type { LogWriter } from "./log-writer.ts";
+import { transferablesOf } from "./group-commit-batch.ts";
 import type { FromWriter, ToWriter } from "./log-writer-protocol.ts";
 
 interface Waiter {
@@ -58,7 +59,7 @@ export class WorkerLogWriter implements LogWriter {
   }
 
   async write(ops: readonly WriteOp[]): Promise<WriteReport> {
-    const reply = await this.request((seq) => ({ type: "write", seq, ops }));
+    const reply = await this.request((seq) => ({ type: "write", seq, ops }), transferablesOf(ops));
     if (reply.type !== "written") throw new Error(`raft log writer: unexpected ${reply.type}`);
     return reply.report;
   }
@@ -75,13 +76,13 @@ export class WorkerLogWriter implements LogWriter {
     this.worker.terminate();
   }
 
-  private request(make: (seq: number) => ToWriter): Promise<FromWriter> {
+  private request(make: (seq: number) => ToWriter, transfer: ArrayBuffer[] = []): Promise<FromWriter> {
     if (this.dead) return Promise.reject(this.dead);
     const seq = this.nextSeq++;
     return new Promise((resolve, reject) => {
       if (this.waiters.size === 0) this.worker.ref();
       this.waiters.set(seq, { resolve, reject });
-      this.worker.postMessage(make(seq));
+      this.worker.postMessage(make(seq), transfer);
     });
   }
 

@@ -1,0 +1,182 @@
+/**
+ * Raft log write path: inline (fsync on the event loop, deferred with
+ * setImmediate) vs worker (a Worker owns the write connection).
+ *
+ *   bun bench/storage-fsync.ts [--seconds 2] [--payload 100] [--long-log 200000]
+ *
+ * For each writer and 1 / 64 concurrent writers (each awaits its own persist of
+ * one entry, as concurrent proposals would): fsyncs/s, entries/s, persist
+ * latency, and how long the event loop was held: per commit (time the commit
+ * path spent on the loop thread) and as the gaps between consecutive turns of
+ * a setImmediate probe (what a queued network send waits). A second round
+ * adds event-loop load — a task that burns 100 µs of CPU per loop turn, standing
+ * in for request handling, the Raft core and sends — and reports how much of
+ * it got done next to the writes. Then: startup (open + load) time for a log
+ * of --long-log entries.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { RaftLogStore } from "../src/storage/raft-log-store.ts";
+import type { LogWriterKind } from "../src/storage/log-writer.ts";
+import type { Entry } from "../src/raft/types.ts";
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: "string", default: "2" },
+    payload: { type: "string", default: "100" },
+    "long-log": { type: "string", default: "200000" },
+  },
+});
+const seconds = Number(args.seconds);
+const payload = new Uint8Array(Number(args.payload)).fill(120);
+const longLog = Number(args["long-log"]);
+
+function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+const us = (ms: number) => `${Math.round(ms * 1000)} µs`;
+
+const BUSY_SLICE_MS = 0.1;
+
+function spin(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end);
+}
+
+/**
+ * Gaps between consecutive turns of the event loop, as a queued callback sees
+ * them; with `busy`, each turn also burns BUSY_SLICE_MS of CPU.
+ */
+function startLoopProbe(busy: boolean): () => { gaps: number[]; busyMs: number } {
+  const gaps: number[] = [];
+  let busyMs = 0;
+  let last = performance.now();
+  let running = true;
+  const turn = () => {
+    const now = performance.now();
+    gaps.push(now - last);
+    if (busy) {
+      spin(BUSY_SLICE_MS);
+      busyMs += BUSY_SLICE_MS;
+    }
+    last = performance.now();
+    if (running) setImmediate(turn);
+  };
+  setImmediate(turn);
+  return () => {
+    running = false;
+    return { gaps, busyMs };
+  };
+}
+
+interface Row {
+  readonly writer: LogWriterKind;
+  readonly concurrency: number;
+  /** Share of wall time the background load got done (busy round only). */
+  readonly busyShare: number;
+  readonly fsyncsPerSec: number;
+  readonly entriesPerSec: number;
+  readonly entriesPerFsync: number;
+  readonly latP50: number;
+  readonly latP99: number;
+  readonly stallPerCommit: number;
+  readonly gapP50: number;
+  readonly gapP99: number;
+  readonly gapMax: number;
+}
+
+async function run(writer: LogWriterKind, concurrency: number, busy: boolean): Promise<Row> {
+  const dir = mkdtempSync(join(tmpdir(), "ql-bench-log-"));
+  const store = await RaftLogStore.open(dir, { writer });
+  store.load();
+  let next = 0;
+  const latencies: number[] = [];
+  const deadline = performance.now() + seconds * 1000;
+  const stopProbe = startLoopProbe(busy);
+  const t0 = performance.now();
+  const loop = async () => {
+    while (performance.now() < deadline) {
+      const index = ++next;
+      const e: Entry = { type: "normal", term: 1, index, data: payload };
+      const s = performance.now();
+      await store.persist({ entries: [e] });
+      latencies.push(performance.now() - s);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, loop));
+  const elapsed = (performance.now() - t0) / 1000;
+  const probe = stopProbe();
+  const gaps = probe.gaps.sort((a, b) => a - b);
+  const st = store.stats();
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+  latencies.sort((a, b) => a - b);
+  return {
+    writer,
+    concurrency,
+    busyShare: probe.busyMs / (elapsed * 1000),
+    fsyncsPerSec: st.fsyncs / elapsed,
+    entriesPerSec: st.entriesWritten / elapsed,
+    entriesPerFsync: st.entriesWritten / st.fsyncs,
+    latP50: quantile(latencies, 0.5),
+    latP99: quantile(latencies, 0.99),
+    stallPerCommit: st.eventLoopWriteMs / st.commits,
+    gapP50: quantile(gaps, 0.5),
+    gapP99: quantile(gaps, 0.99),
+    gapMax: gaps[gaps.length - 1],
+  };
+}
+
+async function longLogStartup(n: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "ql-bench-long-"));
+  let store = await RaftLogStore.open(dir);
+  store.load();
+  const batch = 1000;
+  for (let lo = 1; lo <= n; lo += batch) {
+    const entries: Entry[] = [];
+    for (let i = lo; i < Math.min(lo + batch, n + 1); i++) entries.push({ type: "normal", term: 1 + Math.floor(i / 50_000), index: i, data: payload });
+    await store.persist({ entries, hardState: { term: 1 + Math.floor(n / 50_000), vote: "n1", commit: lo - 1 } });
+  }
+  await store.close();
+  const t0 = performance.now();
+  store = await RaftLogStore.open(dir);
+  const loaded = store.load();
+  const ms = performance.now() - t0;
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+  if (loaded.entries.length !== n) throw new Error(`long log: loaded ${loaded.entries.length} of ${n}`);
+  console.log(`startup with ${n} entries of ${payload.length} B: open+load ${Math.round(ms)} ms (verify ${Math.round(loaded.recovery.loadMs)} ms)`);
+}
+
+function table(rows: readonly Row[], busy: boolean): void {
+  console.table(
+    rows.map((r) => ({
+      writer: r.writer,
+      writers: r.concurrency,
+      "fsyncs/s": Math.round(r.fsyncsPerSec),
+      "entries/s": Math.round(r.entriesPerSec),
+      "entries/fsync": r.entriesPerFsync.toFixed(1),
+      "persist p50": us(r.latP50),
+      "persist p99": us(r.latP99),
+      "loop held/commit": us(r.stallPerCommit),
+      ...(busy
+        ? { "background work done": `${Math.round(r.busyShare * 100)}% of wall time` }
+        : { "loop gap p50": us(r.gapP50), "loop gap p99": us(r.gapP99), "loop gap max": us(r.gapMax) }),
+    })),
+  );
+}
+
+console.log(`raft log write path, ${seconds} s per run, ${payload.length} B entries, fsync on (WAL, synchronous=FULL)`);
+for (const busy of [false, true]) {
+  console.log(busy ? `\nwith event-loop load (${BUSY_SLICE_MS * 1000} µs of CPU per loop turn):` : "\nidle event loop:");
+  const rows: Row[] = [];
+  for (const concurrency of [1, 64]) {
+    for (const writer of ["inline", "worker"] as const) rows.push(await run(writer, concurrency, busy));
+  }
+  table(rows, busy);
+}
+if (longLog > 0) await longLogStartup(longLog);

@@ -1,0 +1,47 @@
+/** Shared bits for the storage tests: temp dirs and entry builders. */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Entry, Membership, Term } from "../../src/raft/types.ts";
+
+export function tempDir(): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), "ql-storage-test-"));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Deterministic payload for an index, so a reader can check content without knowing the writer's state. */
+export function payloadFor(index: number, size = 16 + (index % 48)): Uint8Array {
+  const out = new Uint8Array(size);
+  for (let i = 0; i < size; i++) out[i] = (index * 31 + i * 7) & 0xff;
+  return out;
+}
+
+export function normal(index: number, term: Term, data: Uint8Array = payloadFor(index)): Entry {
+  return { type: "normal", term, index, data };
+}
+
+export function normals(from: number, to: number, term: Term): Entry[] {
+  const out: Entry[] = [];
+  for (let i = from; i <= to; i++) out.push(normal(i, term));
+  return out;
+}
+
+export const threeVoters: Membership = {
+  members: [
+    { id: "n1", role: "voter", region: "ams" },
+    { id: "n2", role: "voter", region: "ams" },
+    { id: "n3", role: "voter", region: "iad" },
+  ],
+};
+
+/**
+ * The error a promise rejects with (null if it fulfils). Used instead of
+ * `expect(p).rejects`, which in Bun 1.4.5 never settles for a promise that is
+ * still pending and is rejected later from a Worker message.
+ */
+export function rejectionOf(p: Promise<unknown>): Promise<unknown> {
+  return p.then(
+    () => null,
+    (err: unknown) => err,
+  );
+}

@@ -1,0 +1,270 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { RaftLogStore } from "../../src/storage/raft-log-store.ts";
+import { logDatabasePath } from "../../src/storage/log-database.ts";
+import { LogContractError, LogWriteFailedError } from "../../src/storage/storage-errors.ts";
+import type { LogWriterKind } from "../../src/storage/log-writer.ts";
+import type { Entry, HardState, SnapshotMeta } from "../../src/raft/types.ts";
+import { normal, normals, payloadFor, rejectionOf, tempDir, threeVoters } from "./log-store-helpers.ts";
+
+const cleanups: (() => void | Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function openFresh(writer: LogWriterKind, fsync = true): Promise<{ store: RaftLogStore; dir: string }> {
+  const t = tempDir();
+  cleanups.push(t.cleanup);
+  const store = await RaftLogStore.open(t.dir, { writer, fsync });
+  cleanups.push(() => store.close());
+  store.load();
+  return { store, dir: t.dir };
+}
+
+async function reopen(store: RaftLogStore, dir: string, writer: LogWriterKind) {
+  await store.close();
+  const again = await RaftLogStore.open(dir, { writer });
+  cleanups.push(() => again.close());
+  return { store: again, loaded: again.load() };
+}
+
+describe.each(["worker", "inline"] as const)("RaftLogStore (%s writer)", (writer) => {
+  test("a fresh log is empty", async () => {
+    const { store, dir } = await openFresh(writer);
+    const { store: s2, loaded } = await reopen(store, dir, writer);
+    expect(loaded.hardState).toEqual({ term: 0, vote: null, commit: 0 });
+    expect(loaded.snapshot).toBeNull();
+    expect(loaded.entries).toEqual([]);
+    expect(loaded.recovery.truncated).toBeNull();
+    expect(s2.stats()).toMatchObject({ firstIndex: 1, lastIndex: 0, durableLastIndex: 0 });
+  });
+
+  test("every entry type and the hard state survive a restart", async () => {
+    const { store, dir } = await openFresh(writer);
+    const entries: Entry[] = [
+      { type: "noop", term: 1, index: 1 },
+      { type: "conf", term: 1, index: 2, change: { op: "add-voter", member: { id: "n4", region: "iad", raftAddr: "h:1", httpAddr: "http://h:2" } } },
+      { type: "conf", term: 1, index: 3, change: { op: "add-learner", member: { id: "n5", region: "ams" } } },
+      { type: "conf", term: 2, index: 4, change: { op: "promote", id: "n5" } },
+      { type: "conf", term: 2, index: 5, change: { op: "remove", id: "n4" } },
+      normal(6, 2, new Uint8Array(0)),
+      normal(7, 3, payloadFor(7, 100_000)),
+    ];
+    const hs: HardState = { term: 3, vote: "n2", commit: 5 };
+    await store.persist({ entries, hardState: hs });
+    await store.persist({ hardState: { term: 3, vote: "n2", commit: 6 } });
+    const { loaded } = await reopen(store, dir, writer);
+    expect(loaded.entries).toEqual(entries);
+    expect(loaded.hardState).toEqual({ term: 3, vote: "n2", commit: 6 });
+    expect(loaded.snapshot).toBeNull();
+  });
+
+  test("a vote of null and a vote for a node both round-trip", async () => {
+    const { store, dir } = await openFresh(writer);
+    await store.persist({ hardState: { term: 4, vote: "n3", commit: 0 } });
+    await store.persist({ hardState: { term: 5, vote: null, commit: 0 } });
+    expect((await reopen(store, dir, writer)).loaded.hardState).toEqual({ term: 5, vote: null, commit: 0 });
+  });
+
+  test("an entry at an existing index replaces it and everything after it", async () => {
+    const { store, dir } = await openFresh(writer);
+    await store.persist({ entries: normals(1, 10, 1) });
+    const replacement = [normal(6, 2, Uint8Array.of(6, 6)), normal(7, 2, Uint8Array.of(7, 7))];
+    await store.persist({ entries: replacement });
+    expect(store.stats().lastIndex).toBe(7);
+    expect(store.entries(1, 100)).toEqual([...normals(1, 5, 1), ...replacement]);
+    const { loaded } = await reopen(store, dir, writer);
+    expect(loaded.entries).toEqual([...normals(1, 5, 1), ...replacement]);
+  });
+
+  test("overwrites inside one group commit give the same log as one by one", async () => {
+    const { store, dir } = await openFresh(writer);
+    const writes = [
+      store.persist({ entries: normals(1, 10, 1) }),
+      store.persist({ entries: normals(8, 12, 2) }),
+      store.persist({ entries: normals(3, 4, 3) }),
+      store.persist({ entries: normals(5, 6, 3), hardState: { term: 3, vote: "n1", commit: 2 } }),
+    ];
+    await Promise.all(writes);
+    expect(store.stats().commits).toBe(1);
+    const expected = [...normals(1, 2, 1), ...normals(3, 6, 3)];
+    const { loaded } = await reopen(store, dir, writer);
+    expect(loaded.entries).toEqual(expected);
+    expect(loaded.hardState).toEqual({ term: 3, vote: "n1", commit: 2 });
+  });
+
+  test("a snapshot whose last entry the log holds keeps the suffix after it (Raft §7)", async () => {
+    const { store, dir } = await openFresh(writer);
+    await store.persist({ entries: normals(1, 10, 2) });
+    const meta: SnapshotMeta = { index: 6, term: 2, membership: threeVoters };
+    await store.persist({ snapshot: meta, hardState: { term: 2, vote: null, commit: 6 } });
+    expect(store.stats()).toMatchObject({ firstIndex: 7, lastIndex: 10, snapshotIndex: 6 });
+    const { loaded } = await reopen(store, dir, writer);
+    expect(loaded.snapshot).toEqual(meta);
+    expect(loaded.entries).toEqual(normals(7, 10, 2));
+  });
+
+  test("a snapshot that conflicts with the log discards the whole log", async () => {
+    const { store, dir } = await openFresh(writer);
+    await store.persist({ entries: normals(1, 10, 1) });
+    const meta: SnapshotMeta = { index: 6, term: 2, membership: threeVoters };
+    await store.persist({ snapshot: meta, entries: normals(7, 8, 2) });
+    const { loaded } = await reopen(store, dir, writer);
+    expect(loaded.snapshot).toEqual(meta);
+    expect(loaded.entries).toEqual(normals(7, 8, 2));
+  });
+
+  test("a snapshot beyond the end of the log leaves no entries", async () => {
+    const { store, dir } = await openFresh(writer);
+    await store.persist({ entries: normals(1, 3, 1) });
+    const meta: SnapshotMeta = { index: 50, term: 4, membership: threeVoters };
+    await store.persist({ snapshot: meta, hardState: { term: 4, vote: null, commit: 50 } });
+    await store.persist({ entries: normals(51, 52, 4) });
+    const { loaded } = await reopen(store, dir, writer);
+    expect(loaded.snapshot).toEqual(meta);
+    expect(loaded.entries).toEqual(normals(51, 52, 4));
+    expect(loaded.hardState.commit).toBe(50);
+  });
+
+  test("compact drops applied entries and records term and membership at the compaction point", async () => {
+    const { store, dir } = await openFresh(writer);
+    await store.persist({ entries: [...normals(1, 4, 1), ...normals(5, 9, 2)] });
+    store.compact(6, threeVoters);
+    store.compact(3, threeVoters); // older than the compaction point: nothing to do
+    expect(store.stats()).toMatchObject({ firstIndex: 7, snapshotIndex: 6 });
+    expect(() => store.compact(10, threeVoters)).toThrow(LogContractError);
+    await store.persist({ entries: normals(10, 10, 2) });
+    expect(store.entries(0, 100).map((e) => e.index)).toEqual([7, 8, 9, 10]);
+    const { loaded } = await reopen(store, dir, writer);
+    expect(loaded.snapshot).toEqual({ index: 6, term: 2, membership: threeVoters });
+    expect(loaded.entries).toEqual(normals(7, 10, 2));
+  });
+
+  test("compact alone (no later persist) is still written", async () => {
+    const { store, dir } = await openFresh(writer);
+    await store.persist({ entries: normals(1, 5, 1) });
+    store.compact(5, threeVoters);
+    const { loaded } = await reopen(store, dir, writer);
+    expect(loaded.snapshot?.index).toBe(5);
+    expect(loaded.entries).toEqual([]);
+  });
+
+  test("contract violations are refused, nothing is written, and the store stays usable", async () => {
+    const { store, dir } = await openFresh(writer);
+    await store.persist({ entries: normals(1, 5, 2) });
+    await store.persist({ snapshot: { index: 2, term: 2, membership: threeVoters } });
+    const bad: Promise<void>[] = [
+      store.persist({ entries: normals(7, 8, 2) }), // gap after 5
+      store.persist({ entries: normals(2, 3, 2) }), // at or below the compaction point
+      store.persist({ entries: normals(6, 6, 1) }), // term goes down
+      store.persist({ entries: [normal(6, 2), normal(8, 2)] }), // not contiguous
+      store.persist({ snapshot: { index: 1, term: 1, membership: threeVoters } }), // older snapshot
+      store.persist({ entries: normals(6, 6, 3), hardState: { term: -1, vote: null, commit: 0 } }), // bad hard state: the entries must not land either
+    ];
+    for (const p of bad) expect(await rejectionOf(p)).toBeInstanceOf(LogContractError);
+    expect(store.stats().lastIndex).toBe(5);
+    await store.persist({ entries: normals(6, 6, 2) });
+    const { loaded } = await reopen(store, dir, writer);
+    expect(loaded.entries).toEqual(normals(3, 6, 2));
+  });
+
+  test("concurrent persists share fsyncs and resolve in call order", async () => {
+    const { store, dir } = await openFresh(writer);
+    const order: number[] = [];
+    const n = 200;
+    const all: Promise<void>[] = [];
+    for (let i = 1; i <= n; i++) {
+      all.push(store.persist({ entries: [normal(i, 1)], hardState: { term: 1, vote: "n1", commit: i - 1 } }).then(() => void order.push(i)));
+    }
+    await Promise.all(all);
+    expect(order).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    const st = store.stats();
+    expect(st.fsyncs).toBe(1);
+    expect(st.maxBatchCalls).toBe(n);
+    expect(st).toMatchObject({ persistCalls: n, entriesWritten: n, durableLastIndex: n });
+    const { loaded } = await reopen(store, dir, writer);
+    expect(loaded.entries).toEqual(normals(1, n, 1));
+    expect(loaded.hardState.commit).toBe(n - 1);
+  });
+
+  test("a persist resolves only after every earlier one, and is durable when it does", async () => {
+    const { store, dir } = await openFresh(writer);
+    const order: string[] = [];
+    const a = store.persist({ entries: normals(1, 50, 1) }).then(() => order.push("a"));
+    await new Promise((r) => setImmediate(r));
+    const b = store.persist({ entries: normals(51, 51, 1) }).then(() => order.push("b"));
+    const c = store.persist({ hardState: { term: 1, vote: null, commit: 51 } }).then(() => order.push("c"));
+    await c;
+    expect(order).toEqual(["a", "b", "c"]);
+    await Promise.all([a, b]);
+    // What a resolved persist promised is on disk for any other reader.
+    const other = new Database(logDatabasePath(dir), { readonly: true });
+    cleanups.push(() => other.close());
+    expect(other.query("SELECT count(*) AS n FROM entries").get()).toEqual({ n: 51 });
+  });
+
+  test("writes are fsynced: the write connection runs WAL with synchronous=FULL", async () => {
+    const { store, dir } = await openFresh(writer);
+    expect(await store.pragmas()).toEqual({ journalMode: "wal", synchronous: "FULL" });
+    await store.persist({ entries: normals(1, 3, 1) });
+    expect(store.stats()).toMatchObject({ fsync: true, fsyncs: 1, commits: 1 });
+    const other = new Database(logDatabasePath(dir), { readonly: true });
+    cleanups.push(() => other.close());
+    expect(other.query("PRAGMA journal_mode").get()).toEqual({ journal_mode: "wal" });
+  });
+
+  test("fsync: false is visible in pragmas and stats", async () => {
+    const { store } = await openFresh(writer, false);
+    expect(await store.pragmas()).toEqual({ journalMode: "wal", synchronous: "OFF" });
+    await store.persist({ entries: normals(1, 3, 1) });
+    expect(store.stats()).toMatchObject({ fsync: false, fsyncs: 0, commits: 1 });
+  });
+
+  test("close waits for queued writes; later calls are refused", async () => {
+    const { store, dir } = await openFresh(writer);
+    const pending = store.persist({ entries: normals(1, 20, 1) });
+    await store.close();
+    await pending;
+    expect(await rejectionOf(store.persist({ entries: normals(21, 21, 1) }))).toBeInstanceOf(LogContractError);
+    const again = await RaftLogStore.open(dir, { writer });
+    cleanups.push(() => again.close());
+    expect(again.load().entries).toEqual(normals(1, 20, 1));
+  });
+
+  test("load() hands the recovered log over once", async () => {
+    const { store } = await openFresh(writer);
+    expect(() => store.load()).toThrow(LogContractError);
+  });
+
+  test("a failed commit fails that persist and every later one", async () => {
+    const { store, dir } = await openFresh(writer);
+    await store.persist({ entries: normals(1, 2, 1) });
+    // Sabotage from outside: the writer's next INSERT finds no table.
+    const other = new Database(logDatabasePath(dir));
+    other.exec("DROP TABLE entries");
+    other.close();
+    const failed = store.persist({ entries: normals(3, 3, 1) });
+    expect(await rejectionOf(failed)).toBeInstanceOf(LogWriteFailedError);
+    expect(await rejectionOf(store.persist({ hardState: { term: 1, vote: null, commit: 0 } }))).toBeInstanceOf(LogWriteFailedError);
+  });
+});
+
+test("the worker writer cuts a new batch from calls made while a commit is in flight", async () => {
+  const { store } = await openFresh("worker");
+  const first = store.persist({ entries: [normal(1, 1)] });
+  await null; // the first batch is posted to the worker in a microtask queued before this continuation
+  const rest: Promise<void>[] = [];
+  for (let i = 2; i <= 101; i++) rest.push(store.persist({ entries: [normal(i, 1)] }));
+  await Promise.all([first, ...rest]);
+  expect(store.stats()).toMatchObject({ commits: 2, maxBatchCalls: 100, entriesWritten: 101 });
+});
+
+test("the inline writer holds the commit until the current macrotask is over", async () => {
+  const { store } = await openFresh("inline");
+  const first = store.persist({ entries: [normal(1, 1)] });
+  await null;
+  await Promise.resolve();
+  const second = store.persist({ entries: [normal(2, 1)] });
+  await Promise.all([first, second]);
+  expect(store.stats().commits).toBe(1);
+});
