@@ -5,6 +5,12 @@
 import { openSync, closeSync, readFileSync } from "node:fs";
 import type { Subprocess } from "bun";
 
+/** Servers still running; killed if the orchestrator exits without stopping them (a crash, an uncaught error). */
+const live = new Set<Subprocess>();
+process.on("exit", () => {
+  for (const p of live) p.kill("SIGKILL");
+});
+
 export class ServerProcess {
   private constructor(
     readonly name: string,
@@ -16,6 +22,8 @@ export class ServerProcess {
     const fd = openSync(logPath, "a");
     try {
       const proc = Bun.spawn([...argv], { stdin: "ignore", stdout: fd, stderr: fd, env });
+      live.add(proc);
+      void proc.exited.then(() => live.delete(proc));
       return new ServerProcess(name, logPath, proc);
     } finally {
       closeSync(fd);
