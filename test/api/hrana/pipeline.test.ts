@@ -19,7 +19,7 @@ afterAll(() => {
 });
 
 const exec = (sql: string, extra: Record<string, unknown> = {}) => ({ type: "execute", stmt: { sql, ...extra } });
-const int = (v: bigint | number) => ({ type: "integer", value: String(v) });
+const int = (v: bigint | number | string) => ({ type: "integer", value: String(v) });
 const text = (v: string) => ({ type: "text", value: v });
 
 let table = 0;

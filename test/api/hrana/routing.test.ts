@@ -42,8 +42,8 @@ beforeEach(async () => {
 /** A fetch that sends each request to the next node in turn, as a load balancer might. */
 function roundRobin(nodes: readonly TestNode[], log: string[] = []): typeof fetch {
   let i = 0;
-  const f = async (input: RequestInfo | URL, init?: RequestInit) => {
-    const req = new Request(input, init);
+  const f = async (input: string | URL | Request, init?: RequestInit) => {
+    const req = input instanceof Request ? new Request(input, init) : new Request(String(input), init);
     const target = nodes[i++ % nodes.length]!;
     const url = new URL(req.url);
     log.push(`${target === leader ? "leader" : "follower"} ${url.pathname}`);
