@@ -32,7 +32,7 @@ export class InlineLogWriter implements LogWriter {
   }
 
   close(): Promise<void> {
-    this.db.close();
+    this.db.close(true);
     return Promise.resolve();
   }
 }

@@ -45,7 +45,8 @@ self.onmessage = (event: MessageEvent<ToWriter>) => {
       else reply({ type: "failed", seq: msg.seq, message: "raft log writer is not open" });
       return;
     case "close":
-      db?.close();
+      // close(true) finalizes cached statements and releases the file now, so the WAL is checkpointed.
+      db?.close(true);
       db = null;
       target = null;
       reply({ type: "closed", seq: msg.seq });

@@ -125,7 +125,7 @@ export class RaftLogStore {
       recovered = recoverLog(reader);
       writer = opts.writer === "inline" ? new InlineLogWriter(dir, fsync) : await WorkerLogWriter.start(dir, fsync);
     } catch (err) {
-      reader.close();
+      reader.close(true);
       throw err;
     }
     return new RaftLogStore(reader, writer, fsync, recovered);
@@ -238,7 +238,7 @@ export class RaftLogStore {
     try {
       await this.writer.close();
     } finally {
-      this.reader.close();
+      this.reader.close(true);
     }
   }
 
