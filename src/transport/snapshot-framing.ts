@@ -106,7 +106,8 @@ export async function openSnapshotUpload(body: ReadableStream<Uint8Array>): Prom
     cancel(reason) {
       return reader.cancel(reason);
     },
-  });
+    // Pull only when the consumer reads, so `delivered` counts what the handler actually took.
+  }, { highWaterMark: 0 });
   return { msg, fileSize, data, delivered: () => delivered };
 }
 
