@@ -368,7 +368,7 @@ class TestTx implements InteractiveTx {
  */
 export class FollowerSqlService implements SqlService {
   constructor(
-    private readonly leader: SqliteSqlService,
+    private readonly leader: SqlService,
     private readonly leaderHttp: () => string,
   ) {}
   write(cmd: CommandInput, options?: WriteOptions) {
