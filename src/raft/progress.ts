@@ -68,8 +68,10 @@ export class Progress {
    * best guess of the last matching index. False when the rejection is stale.
    */
   maybeDecrTo(rejected: Index, hint: Index): boolean {
+    // Entries up to match were acknowledged as durable: a rejection there is a
+    // stale (reordered or duplicated) answer, never a reason to go back.
+    if (rejected <= this.match) return false;
     if (this.state === "replicate") {
-      if (rejected <= this.match) return false;
       this.next = this.match + 1;
       return true;
     }
