@@ -117,13 +117,19 @@ export class ByteWriter {
   }
 }
 
+/**
+ * Floats go through this scratch pair instead of a DataView on the input:
+ * touching `.buffer` of a small typed array makes JavaScriptCore give it an
+ * ArrayBuffer of its own, which costs microseconds per decoded entry.
+ */
+const f64Scratch = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64Scratch.buffer);
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 export class ByteReader {
-  private readonly view: DataView;
   private pos = 0;
 
-  constructor(private readonly buf: Uint8Array) {
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  }
+  constructor(private readonly buf: Uint8Array) {}
 
   private need(n: number): void {
     if (this.pos + n > this.buf.length) throw new DecodeError(`truncated input at byte ${this.pos}`);
@@ -158,9 +164,9 @@ export class ByteReader {
 
   f64(): number {
     this.need(8);
-    const v = this.view.getFloat64(this.pos, true);
+    for (let i = 0; i < 8; i++) f64Bytes[littleEndian ? i : 7 - i] = this.buf[this.pos + i]!;
     this.pos += 8;
-    return v;
+    return f64Scratch[0]!;
   }
 
   string(): string {

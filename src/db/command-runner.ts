@@ -29,7 +29,7 @@ export class CommandRolledBack extends Error {
 export function runCommand(session: WriteSession, conn: SqlConnection, cmd: Command): CommandOutcome {
   const statements = cmd.kind === "statements" ? cmd.statements : cmd.steps.map((s) => s.stmt);
   const framed = needsEntrySavepoint(statements);
-  session.begin(cmd.stamp);
+  session.begin(cmd.stamp, statements);
   if (framed) conn.run(`SAVEPOINT ${ENTRY_SAVEPOINT}`);
   const steps: (StepOutcome | null)[] = [];
   const results: StatementResult[] = [];

@@ -18,7 +18,7 @@
  * - changes()/total_changes(): values tracked per command (they otherwise
  *   leak state from earlier commands on this connection, which a restarted
  *   replica does not have). last_insert_rowid() keeps SQLite's own semantics;
- *   the state machine resets it at the start of every command instead.
+ *   the write session resets it before any command that could observe it.
  */
 import { Database, type Statement as BunStatement } from "bun:sqlite";
 import type { Stamp } from "./command.ts";
@@ -31,17 +31,33 @@ const MAX_BLOB = 1_000_000_000;
 /** Everything that deterministic SQL functions read while a command runs. */
 export class CommandClock {
   nowText = "1970-01-01 00:00:00.000";
-  readonly random = new SeededRandom(0);
+  private readonly prng = new SeededRandom(0);
+  /** Seeding is deferred to the first random() of the command: most commands never call it. */
+  private pendingSeed: number | null = null;
   /** changes(): rows changed by the latest completed write statement of this command. */
   changes = 0;
   /** total_changes(): rows changed by this command so far. */
   totalChanges = 0;
 
+  private nowFor = Number.NaN;
+
   reset(stamp: Stamp): void {
-    this.nowText = sqliteTimeText(stamp.now);
-    this.random.reseed(stamp.seed);
+    if (stamp.now !== this.nowFor) {
+      // Consecutive commands often share a stamp time (group commit): format it once.
+      this.nowText = sqliteTimeText(stamp.now);
+      this.nowFor = stamp.now;
+    }
+    this.pendingSeed = stamp.seed;
     this.changes = 0;
     this.totalChanges = 0;
+  }
+
+  get random(): SeededRandom {
+    if (this.pendingSeed !== null) {
+      this.prng.reseed(this.pendingSeed);
+      this.pendingSeed = null;
+    }
+    return this.prng;
   }
 
   recordChanges(n: number): void {

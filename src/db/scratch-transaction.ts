@@ -48,7 +48,8 @@ export class ScratchTransaction implements Scratch {
 
   private open(): void {
     this.conn.run("BEGIN IMMEDIATE");
-    this.session.begin(this.stamp);
+    // The command proposed later holds every statement run here: reset what it would reset.
+    this.session.begin(this.stamp, [{ sql: "SELECT last_insert_rowid()" }]);
   }
 
   execute(stmt: Statement): StepOutcome {

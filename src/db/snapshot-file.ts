@@ -37,15 +37,19 @@ function tempPathNear(path: string): string {
 /** The applied index a (closed) database file records. Throws if the file is not a state machine database. */
 export function readSnapshotIndex(path: string): number {
   if (!existsSync(path)) throw new Error(`snapshot file not found: ${path}`);
-  const db = new Database(path, { readonly: true, safeIntegers: false });
+  let v: unknown;
   try {
-    const row = db.query(`SELECT value FROM ${META_TABLE} WHERE key = 'applied_index'`).get() as { value: unknown } | null;
-    const v = row?.value;
-    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) throw new Error(`not a quorumlite snapshot (no applied index): ${path}`);
-    return v;
-  } finally {
-    db.close();
+    const db = new Database(path, { readonly: true, safeIntegers: false });
+    try {
+      v = (db.query(`SELECT value FROM ${META_TABLE} WHERE key = 'applied_index'`).get() as { value: unknown } | null)?.value;
+    } finally {
+      db.close();
+    }
+  } catch (e) {
+    throw new Error(`not a quorumlite snapshot (${(e as Error).message}): ${path}`);
   }
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) throw new Error(`not a quorumlite snapshot (no applied index): ${path}`);
+  return v;
 }
 
 /**

@@ -106,8 +106,19 @@ function pragmaRefusal(tokens: readonly Token[]): SqlError | null {
   return forbidden(`PRAGMA ${name} cannot be changed`);
 }
 
-/** Why `stmt` is refused, or null. */
+const refusals = new WeakMap<ParsedStatement, SqlError | null>();
+
+/** Why `stmt` is refused, or null (remembered per parsed statement: parsing is cached by SQL text). */
 export function refusalOf(stmt: ParsedStatement): SqlError | null {
+  let refusal = refusals.get(stmt);
+  if (refusal === undefined) {
+    refusal = computeRefusal(stmt);
+    refusals.set(stmt, refusal);
+  }
+  return refusal;
+}
+
+function computeRefusal(stmt: ParsedStatement): SqlError | null {
   const { tokens, verb } = stmt;
   if (verb === "ATTACH" || verb === "DETACH") return forbidden(`${verb} is not allowed`);
   if (verb === "VACUUM") {
@@ -147,9 +158,16 @@ export function validateStatement(sql: string): SqlError | null {
 /** Sources that describe one replica's physical file (page layout), so a write that reads them would diverge. */
 const PHYSICAL_SOURCES = new Set(["dbstat", "pragma_page_count", "pragma_freelist_count"]);
 
+const physical = new WeakMap<ParsedStatement, boolean>();
+
 /** True when a statement reads from a physical-layout source; refused in writes, fine in reads. */
 export function readsPhysicalLayout(stmt: ParsedStatement): boolean {
-  return stmt.tokens.some((t) => t.type !== "string" && PHYSICAL_SOURCES.has(nameOf(t)?.toLowerCase() ?? ""));
+  let reads = physical.get(stmt);
+  if (reads === undefined) {
+    reads = stmt.tokens.some((t) => t.type !== "string" && PHYSICAL_SOURCES.has(nameOf(t)?.toLowerCase() ?? ""));
+    physical.set(stmt, reads);
+  }
+  return reads;
 }
 
 export function physicalLayoutRefusal(): SqlError {

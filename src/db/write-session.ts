@@ -22,6 +22,7 @@ import { physicalLayoutRefusal, readsPhysicalLayout, refusalOf } from "./stateme
 
 const TX_SAVEPOINT = "_quorumlite_tx";
 const WRITE_VERBS = new Set(["INSERT", "REPLACE", "UPDATE", "DELETE"]);
+const SCHEMA_VERBS = new Set(["CREATE", "DROP", "ALTER"]);
 const EMPTY_RESULT: StatementResult = { columns: [], rows: [], rowsAffected: 0, lastInsertRowid: null };
 
 /**
@@ -44,6 +45,18 @@ interface UserTransaction {
   readonly startedBySavepoint: boolean;
 }
 
+const mentionsRowid = new WeakMap<ParsedStatement, boolean>();
+
+/** Whether a statement calls last_insert_rowid() (remembered per parsed statement). */
+function mentionsLastInsertRowid(ps: ParsedStatement): boolean {
+  let m = mentionsRowid.get(ps);
+  if (m === undefined) {
+    m = ps.tokens.some((t) => t.type === "word" && t.value.toLowerCase() === "last_insert_rowid");
+    mentionsRowid.set(ps, m);
+  }
+  return m;
+}
+
 function hasArgs(args: SqlArgs | undefined): boolean {
   if (args === undefined) return false;
   return Array.isArray(args) ? args.length > 0 : Object.keys(args).length > 0;
@@ -58,8 +71,9 @@ export function needsEntrySavepoint(statements: readonly Statement[]): boolean {
 
 export class WriteSession {
   private tx: UserTransaction | null = null;
-  /** last_insert_rowid() of the connection may be non-zero: reset it before the next command. */
+  /** last_insert_rowid() of the connection may be non-zero: reset it before the next command that can see it. */
   private rowidDirty = true;
+  private schemaMentionsRowid: boolean | null = null;
 
   constructor(
     private readonly conn: SqlConnection,
@@ -67,18 +81,27 @@ export class WriteSession {
   ) {}
 
   /**
-   * Starts a command: 'now' and the PRNG come from `stamp`, and
-   * connection state that earlier commands left (last_insert_rowid(),
-   * changes()) is reset, because a restarted replica would not have it.
+   * Starts a command: 'now' and the PRNG come from `stamp`, and connection
+   * state that earlier commands left (last_insert_rowid(), changes()) is
+   * reset, because a restarted replica would not have it. The rowid reset
+   * costs a statement, so it runs only when the command or the schema
+   * (trigger, view) mentions last_insert_rowid() — the same decision on
+   * every replica, and a command that cannot see the value cannot diverge on it.
    */
-  begin(stamp: Stamp): void {
+  begin(stamp: Stamp, statements: readonly Statement[]): void {
     this.clock.reset(stamp);
     this.tx = null;
-    if (this.rowidDirty) {
+    if (this.rowidDirty && (statements.some((s) => parseSql(s.sql).statements.some(mentionsLastInsertRowid)) || this.schemaMentionsLastInsertRowid())) {
       // An insert with rowid 0 sets sqlite3_last_insert_rowid() to 0; the temp table is this connection's own.
       this.conn.run("REPLACE INTO temp._quorumlite_rowid(rowid) VALUES (0)");
       this.rowidDirty = false;
     }
+  }
+
+  /** Whether a trigger or view could call last_insert_rowid() (re-checked after DDL). */
+  private schemaMentionsLastInsertRowid(): boolean {
+    this.schemaMentionsRowid ??= this.conn.query("SELECT 1 FROM sqlite_schema WHERE instr(lower(sql), 'last_insert_rowid') > 0 LIMIT 1").length > 0;
+    return this.schemaMentionsRowid;
   }
 
   isAutocommit(): boolean {
@@ -142,6 +165,7 @@ export class WriteSession {
         throw new SqlFailure(refusal.code, refusal.message);
       }
       this.rowidDirty = true;
+      if (SCHEMA_VERBS.has(ps.verb)) this.schemaMentionsRowid = null;
     }
     const result = this.conn.execute(st, ps.mainVerb, args);
     if (!st.readonly && WRITE_VERBS.has(ps.mainVerb)) this.clock.recordChanges(result.rowsAffected);

@@ -22,6 +22,8 @@ function nondeterministicWorkload(): Command[] {
         "CREATE TABLE audit (event_id INTEGER, at TEXT, r INTEGER, jd REAL)",
         "CREATE TRIGGER events_audit AFTER INSERT ON events BEGIN INSERT INTO audit VALUES (new.id, strftime('%Y-%m-%dT%H:%M:%f', 'now'), random(), julianday('now')); END",
         "CREATE VIEW clock AS SELECT datetime('now') AS dt, unixepoch('now', 'subsec') AS ue, random() AS r",
+        // Fired by a later command whose own text never mentions last_insert_rowid().
+        "CREATE TRIGGER events_touched AFTER UPDATE ON events BEGIN INSERT INTO audit VALUES (new.id, 'updated', last_insert_rowid(), 0); END",
       ],
       { stamp: s(0) },
     ),
@@ -51,6 +53,8 @@ function nondeterministicWorkload(): Command[] {
     ),
     // Connection state from earlier commands must not leak into this one (a restarted replica has none).
     stmts(["INSERT INTO events (note) VALUES ('fresh command: ' || last_insert_rowid() || ' ' || changes() || ' ' || total_changes())"], { stamp: s(5) }),
+    // The trigger reads last_insert_rowid(): right after an insert on a long-lived connection, on a fresh one after a restart.
+    stmts(["UPDATE events SET note = note || '!' WHERE id = 1"], { stamp: s(6) }),
   ];
 }
 
