@@ -6,17 +6,30 @@ import { adminRoutes } from "./admin-routes.ts";
 import { jsonError } from "./error-response.ts";
 import { sqlRoutes } from "./sql-route.ts";
 import { statusRoutes } from "./status-routes.ts";
+import type { Authenticator } from "./auth/bearer-auth.ts";
 
 export interface ApiOptions {
   readonly defaultReadLevel: ReadLevel;
+  /** Bearer-token auth for /sql, Hrana and admin routes; none = open. */
+  readonly auth?: Authenticator;
   /** Extra route groups (Hrana, dashboard) mounted by the caller. */
   readonly extra?: readonly Hono[];
 }
 
 export function createApi(service: SqlService, node: NodeView, opts: ApiOptions): Hono {
   const app = new Hono();
-  app.route("/", sqlRoutes(service, { defaultLevel: opts.defaultReadLevel, onRequest: (k, ok) => node.metrics.request(k, ok) }));
+  const auth = opts.auth;
+  app.route("/", sqlRoutes(service, { defaultLevel: opts.defaultReadLevel, onRequest: (k, ok) => node.metrics.request(k, ok), ...(auth ? { auth } : {}) }));
   app.route("/", statusRoutes(node));
+  if (auth) {
+    // Membership changes and backups need a read-write token.
+    app.use("/admin/*", async (c, next) => {
+      const r = await auth.authenticate(c.req.header("authorization") ?? null);
+      if (!r.ok) return jsonError(401, { message: r.message, code: r.code });
+      if (r.access !== "rw") return jsonError(403, { message: "admin routes need a read-write token", code: "AUTH_READ_ONLY" });
+      await next();
+    });
+  }
   app.route("/", adminRoutes(node));
   for (const extra of opts.extra ?? []) app.route("/", extra);
   app.notFound((c) => jsonError(404, { message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}`, code: "not-found" }));

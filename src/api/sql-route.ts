@@ -7,6 +7,7 @@ import { jsonError, serviceErrorResponse } from "./error-response.ts";
 import { readJsonBody } from "./json-body.ts";
 import { parseDurationMs, parseSqlRequest, statementsOf } from "./sql-request.ts";
 import { plainResult, stringifyExact, typedResult } from "./sql-json.ts";
+import type { Authenticator } from "./auth/bearer-auth.ts";
 
 const LEVELS: readonly ReadLevel[] = ["none", "weak", "linearizable", "strong"];
 const SYNCS: readonly Durability[] = ["majority", "remote-region", "all"];
@@ -14,6 +15,8 @@ export const BOOKMARK_HEADER = "x-quorumlite-bookmark";
 
 export interface SqlRouteOptions {
   readonly defaultLevel: ReadLevel;
+  /** Without it every request may read and write. */
+  readonly auth?: Authenticator;
   /** Counts requests by kind for /metrics. */
   readonly onRequest?: (kind: "read" | "write", ok: boolean) => void;
 }
@@ -21,6 +24,8 @@ export interface SqlRouteOptions {
 export function sqlRoutes(service: SqlService, opts: SqlRouteOptions): Hono {
   const app = new Hono();
   app.post("/sql", async (c) => {
+    const auth = opts.auth ? await opts.auth.authenticate(c.req.header("authorization") ?? null) : ({ ok: true, access: "rw" } as const);
+    if (!auth.ok) return jsonError(401, { message: auth.message, code: auth.code });
     const body = await readJsonBody(c);
     if (!body.ok) return jsonError(body.status, { message: body.message, code: body.status === 413 ? "too-large" : "bad-request" });
     const parsed = parseSqlRequest(body.value);
@@ -43,6 +48,7 @@ export function sqlRoutes(service: SqlService, opts: SqlRouteOptions): Hono {
 
     const { statements, single, transaction } = statementsOf(parsed.value);
     const isRead = statements.every((s) => service.isReadOnly(s.sql));
+    if (!isRead && auth.access === "ro") return jsonError(403, { message: "this token is read-only; writes are refused", code: "AUTH_READ_ONLY" });
     try {
       let results: readonly StatementResult[];
       let index: number;

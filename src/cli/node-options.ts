@@ -30,6 +30,10 @@ export const nodeOptionsSchema = z.object({
   latency: z.record(z.string(), z.number().min(0)),
   tickMs: z.number().int().min(1).max(1000),
   learner: z.boolean(),
+  /** Ed25519 public key(s) (PEM or JWK set) verifying client JWTs, as sqld's --auth-jwt-key-file. */
+  authJwtKeyFile: z.string().nullable(),
+  /** Static bearer tokens with their access. */
+  authTokens: z.record(z.string(), z.enum(["ro", "rw"])),
 });
 
 export type NodeOptions = z.infer<typeof nodeOptionsSchema>;
@@ -49,7 +53,10 @@ export const SERVE_HELP = `quorumlite serve — run one node
   --learner               join as a non-voting learner (read replica)
   --cluster-secret S      shared secret for peer traffic (default $QUORUMLITE_CLUSTER_SECRET)
   --latency SPEC          simulated one-way latency: ams-iad=15,ams-ams=1 (ms)
-  --tick-ms N             Raft tick length (default 10)`;
+  --tick-ms N             Raft tick length (default 10)
+  --auth-jwt-key-file F   require Authorization: Bearer <JWT> signed by this Ed25519 key (claim a=ro|rw)
+  --auth-tokens LIST      static bearer tokens: TOKEN[:ro|:rw],… (default $QUORUMLITE_AUTH_TOKENS)
+                          Without either, the API is open: fine on loopback, not on a public address.`;
 
 export function parseBootstrap(list: string): BootstrapPeer[] {
   if (list.trim() === "") return [];
@@ -58,6 +65,15 @@ export function parseBootstrap(list: string): BootstrapPeer[] {
     if (!m) throw new Error(`--bootstrap: "${item}" is not ID=HOST:PORT[@REGION]`);
     return { id: m[1]!, raftAddr: m[2]!, region: m[3] ?? null };
   });
+}
+
+export function parseTokens(list: string): Record<string, "ro" | "rw"> {
+  const out: Record<string, "ro" | "rw"> = {};
+  for (const item of list.split(",").map((x) => x.trim()).filter(Boolean)) {
+    const m = /^(.+?)(?::(ro|rw))?$/.exec(item)!;
+    out[m[1]!] = (m[2] as "ro" | "rw" | undefined) ?? "rw";
+  }
+  return out;
 }
 
 export function parseLatency(spec: string): Record<string, number> {
@@ -100,6 +116,8 @@ export function resolveNodeOptions(argv: readonly string[], env: Record<string, 
       "cluster-secret": { type: "string" },
       latency: { type: "string" },
       "tick-ms": { type: "string" },
+      "auth-jwt-key-file": { type: "string" },
+      "auth-tokens": { type: "string" },
     },
     strict: true,
   });
@@ -128,5 +146,7 @@ export function resolveNodeOptions(argv: readonly string[], env: Record<string, 
     latency: parseLatency(values.latency ?? ""),
     tickMs: Number(values["tick-ms"] ?? "10"),
     learner: values.learner ?? false,
+    authJwtKeyFile: values["auth-jwt-key-file"] ?? env.QUORUMLITE_AUTH_JWT_KEY_FILE ?? null,
+    authTokens: parseTokens(values["auth-tokens"] ?? env.QUORUMLITE_AUTH_TOKENS ?? ""),
   });
 }

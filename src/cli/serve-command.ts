@@ -10,6 +10,10 @@ import { ZodError } from "zod";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { discoverFly } from "./fly-discovery.ts";
+import { createHmac } from "node:crypto";
+import { hranaRoutes } from "../api/hrana/routes.ts";
+import { createBearerAuth, type Authenticator } from "../api/auth/bearer-auth.ts";
+import { loadEd25519PublicKeys } from "../api/auth/jwt.ts";
 
 export async function serveCommand(argv: readonly string[]): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
@@ -39,6 +43,19 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
+async function authenticatorFor(opts: NodeOptions): Promise<Authenticator | null> {
+  const hasTokens = Object.keys(opts.authTokens).length > 0;
+  if (!opts.authJwtKeyFile && !hasTokens) return null;
+  const jwtKeys = opts.authJwtKeyFile ? await loadEd25519PublicKeys(await Bun.file(opts.authJwtKeyFile).text()) : [];
+  return createBearerAuth({ jwtKeys, tokens: opts.authTokens });
+}
+
+/** Every node derives the same baton key from the cluster secret, so any node can verify any baton. */
+function batonKeyFrom(secret: string | null): Uint8Array {
+  if (secret === null) return crypto.getRandomValues(new Uint8Array(32));
+  return new Uint8Array(createHmac("sha256", secret).update("quorumlite hrana baton key v1").digest());
+}
+
 export async function startNode(opts: NodeOptions): Promise<{ node: QuorumNode; stop: () => Promise<void> }> {
   const node = await QuorumNode.start({
     id: opts.id,
@@ -53,7 +70,17 @@ export async function startNode(opts: NodeOptions): Promise<{ node: QuorumNode; 
     latencyMs: (a, b) => opts.latency[latencyKey(a, b)] ?? 0,
     tickMs: opts.tickMs,
   });
-  const api = createApi(node.service, node, { defaultReadLevel: "linearizable", extra: [dashboardRoutes(node)] });
+  const auth = await authenticatorFor(opts);
+  if (!auth) console.log(`[${opts.id}] no --auth-jwt-key-file or --auth-tokens: the HTTP API is open to anyone who can reach ${opts.http}`);
+  const hrana = hranaRoutes({
+    service: node.service,
+    selfId: opts.id,
+    batonKey: batonKeyFrom(opts.clusterSecret),
+    ownerUrl: (id) => node.httpOf(id),
+    defaultReadLevel: "linearizable",
+    ...(auth ? { auth } : {}),
+  });
+  const api = createApi(node.service, node, { defaultReadLevel: "linearizable", extra: [hrana, dashboardRoutes(node)], ...(auth ? { auth } : {}) });
   const { hostname, port } = splitHostPort(opts.http);
   const server = Bun.serve({ hostname, port, fetch: api.fetch, maxRequestBodySize: MAX_BODY_BYTES + 1024 });
   console.log(`[${opts.id}] serving http://${opts.http} (raft ${opts.raft}, region ${opts.region}, data ${opts.data})`);
