@@ -41,7 +41,10 @@ export function runCommand(session: WriteSession, conn: SqlConnection, cmd: Comm
         const step = session.execute(cmd.statements[i]!);
         steps.push(step);
         if (!step.ok) {
-          if (cmd.transaction && framed) conn.run(`ROLLBACK TO ${ENTRY_SAVEPOINT}`);
+          if (cmd.transaction && framed) {
+            conn.run(`ROLLBACK TO ${ENTRY_SAVEPOINT}`);
+            session.forgetTransaction();
+          }
           outcome = { kind: "statements", ok: false, results: cmd.transaction ? [] : results, error: { ...step.error, statementIndex: i } };
           break;
         }

@@ -137,6 +137,11 @@ export class WriteSession {
     return { ok: true, result };
   }
 
+  /** The caller rolled back past the client's transaction (the entry savepoint holds it): forget it. */
+  forgetTransaction(): void {
+    this.tx = null;
+  }
+
   /** Ends a command: a transaction it left open is rolled back. */
   finish(): void {
     if (this.tx !== null) {

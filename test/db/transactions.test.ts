@@ -190,3 +190,16 @@ describe("transaction statements inside commands", () => {
     sm.close();
   });
 });
+
+describe("client transactions inside all-or-nothing commands", () => {
+  test("a failing statement inside BEGIN … of a transactional command rolls everything back cleanly", () => {
+    const sm = openWithTable();
+    const out = apply(sm, stmts(["INSERT INTO t VALUES (1, 'a')", "BEGIN", "SAVEPOINT s", "INSERT INTO t VALUES (2, 'b')", "INSERT INTO t VALUES (2, 'dup')", "COMMIT"], { transaction: true }));
+    expect(out).toMatchObject({ ok: false, results: [], error: { code: "SQLITE_CONSTRAINT_PRIMARYKEY", statementIndex: 4 } });
+    expect(rowsOf(sm)).toEqual([]);
+    // The writer is healthy: the next command applies normally.
+    expect(apply(sm, stmts(["BEGIN", "INSERT INTO t VALUES (3, 'c')", "COMMIT"], { transaction: true }))).toMatchObject({ ok: true });
+    expect(rowsOf(sm)).toEqual([[3, "c"]]);
+    sm.close();
+  });
+});
