@@ -13,6 +13,7 @@ import { randomizedElectionTimeout } from "./election-timeout.ts";
 import { entriesSize } from "./entry-size.ts";
 import { RaftLog } from "./log.ts";
 import { findMember, isVoter, rejectConfChange, voters } from "./membership.ts";
+import { Outbox, type Outgoing } from "./outbox.ts";
 import { Progress } from "./progress.ts";
 import { indexHeldBy, voteOutcome } from "./quorum.ts";
 import { ReadOnly, parseRoundCtx, roundCtx } from "./read-only.ts";
@@ -51,7 +52,6 @@ import type {
 const SNAPSHOT_RETRY_ELECTIONS = 4;
 
 type ReadFailure = Extract<ReadState, { ok: false }>["reason"];
-type Outgoing<M extends Message> = Omit<M, "from" | "term"> & { readonly term?: Term };
 
 export class Raft {
   private readonly cfg: RaftConfig;
@@ -85,9 +85,7 @@ export class Raft {
   private leaderTicks = 0;
   private proposalsToSend = false;
 
-  private msgs: Message[] = [];
-  private msgsAfterPersist: Message[] = [];
-  private readStates: ReadState[] = [];
+  private readonly out: Outbox;
   private prevSoft: SoftState;
   private prevHard: HardState;
   private seenConfigVersion: number;
@@ -95,6 +93,7 @@ export class Raft {
   constructor(config: RaftConfig, restored: RestoredState) {
     this.cfg = config;
     this.id = config.id;
+    this.out = new Outbox(config.id, () => this.term);
     this.term = restored.hardState.term;
     this.vote = restored.hardState.vote;
     this.log = new RaftLog(restored.snapshot, restored.entries, restored.hardState.commit, restored.applied);
@@ -151,17 +150,17 @@ export class Raft {
       if (this.role === "follower" && this.lead !== null) {
         this.send<ReadIndexMsg>({ type: "read-index", to: this.lead, ctx });
       } else {
-        this.readStates.push({ ctx, ok: false, reason: "no-leader" });
+        this.out.readStates.push({ ctx, ok: false, reason: "no-leader" });
       }
       return;
     }
     const refusal = this.readRefusal();
     if (refusal) {
-      this.readStates.push({ ctx, ok: false, reason: refusal });
+      this.out.readStates.push({ ctx, ok: false, reason: refusal });
       return;
     }
     if (this.isSingleVoter() || (opts?.lease === true && this.leaseValid())) {
-      this.readStates.push({ ctx, ok: true, index: this.log.committed });
+      this.out.readStates.push({ ctx, ok: true, index: this.log.committed });
       return;
     }
     (this.readOnly as ReadOnly).add(ctx, this.log.committed, this.id);
@@ -223,7 +222,7 @@ export class Raft {
         this.handleVote(m);
         return;
       case "read-index-resp":
-        this.readStates.push(
+        this.out.readStates.push(
           m.index >= 0 ? { ctx: m.ctx, ok: true, index: m.index } : { ctx: m.ctx, ok: false, reason: m.reason ?? "not-leader" },
         );
         return;
@@ -287,9 +286,7 @@ export class Raft {
   hasReady(): boolean {
     return (
       (this.role === "leader" && (this.proposalsToSend || this.readOnly?.roundRequested === true)) ||
-      this.msgs.length > 0 ||
-      this.msgsAfterPersist.length > 0 ||
-      this.readStates.length > 0 ||
+      !this.out.isEmpty() ||
       this.log.hasUnsent() ||
       this.log.hasUnsentSnapshot() ||
       this.log.hasApplicable() ||
@@ -310,21 +307,19 @@ export class Raft {
     }
     const soft = this.softState();
     const hard = this.hardState();
+    const out = this.out.drain();
     const rd: Ready = {
       softState: sameSoft(soft, this.prevSoft) ? null : soft,
       hardState: sameHard(hard, this.prevHard) ? null : hard,
       snapshot: this.log.takeUnsentSnapshot(),
       entries: this.log.takeUnsent(),
-      messages: this.msgs,
-      messagesAfterPersist: this.msgsAfterPersist,
+      messages: out.messages,
+      messagesAfterPersist: out.afterPersist,
       committed: this.log.takeApplicable(),
-      readStates: this.readStates,
+      readStates: out.readStates,
     };
     this.prevSoft = soft;
     this.prevHard = hard;
-    this.msgs = [];
-    this.msgsAfterPersist = [];
-    this.readStates = [];
     return rd;
   }
 
@@ -488,7 +483,7 @@ export class Raft {
       }
     } else {
       // Our own vote counts only once it is durable: it comes back as a message.
-      this.msgsAfterPersist.push({ type: "vote-resp", from: this.id, to: this.id, term: this.term, pre: false, granted: true });
+      this.out.afterPersist.push({ type: "vote-resp", from: this.id, to: this.id, term: this.term, pre: false, granted: true });
     }
     for (const v of voters(this.log.membership())) {
       if (v.id === this.id) continue;
@@ -896,7 +891,7 @@ export class Raft {
   private releaseConfirmedReads(): void {
     if (!this.readOnly) return;
     for (const r of this.readOnly.confirm(this.confirmedRound())) {
-      if (r.from === this.id) this.readStates.push({ ctx: r.ctx, ok: true, index: r.index });
+      if (r.from === this.id) this.out.readStates.push({ ctx: r.ctx, ok: true, index: r.index });
       else this.send<ReadIndexRespMsg>({ type: "read-index-resp", to: r.from, ctx: r.ctx, index: r.index });
     }
   }
@@ -904,7 +899,7 @@ export class Raft {
   private failPendingReads(reason: ReadFailure): void {
     if (!this.readOnly) return;
     for (const r of this.readOnly.drain()) {
-      if (r.from === this.id) this.readStates.push({ ctx: r.ctx, ok: false, reason });
+      if (r.from === this.id) this.out.readStates.push({ ctx: r.ctx, ok: false, reason });
       else this.send<ReadIndexRespMsg>({ type: "read-index-resp", to: r.from, ctx: r.ctx, index: -1, reason });
     }
   }
@@ -946,16 +941,12 @@ export class Raft {
   // Plumbing
   // ---------------------------------------------------------------------------
 
-  private envelope<M extends Message>(m: Outgoing<M>): M {
-    return { ...m, from: this.id, term: m.term ?? this.term } as unknown as M;
-  }
-
   private send<M extends Message>(m: Outgoing<M>): void {
-    this.msgs.push(this.envelope<M>(m));
+    this.out.send(m);
   }
 
   private sendAfterPersist<M extends Message>(m: Outgoing<M>): void {
-    this.msgsAfterPersist.push(this.envelope<M>(m));
+    this.out.sendAfterPersist(m);
   }
 
   private softState(): SoftState {
