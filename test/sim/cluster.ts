@@ -3,10 +3,10 @@
  * network, the nodes and the checker. Everything nondeterministic comes from
  * the seeded PRNG, so a seed is a complete description of a run.
  */
-import type { Membership, Message, NodeId, SnapshotMeta } from "../../src/raft/types.ts";
+import type { ConfChange, Membership, Message, NodeId, SnapshotMeta } from "../../src/raft/types.ts";
 import type { DiskTiming, SimDisk } from "./disk.ts";
 import { EventQueue } from "./event-queue.ts";
-import { Checker } from "./invariants.ts";
+import { Checker, type CheckerOptions } from "./invariants.ts";
 import { Network, type Geography, type LinkFaults } from "./network.ts";
 import { Prng } from "./prng.ts";
 import { SimNode, type NodeHost, type NodeSettings } from "./sim-node.ts";
@@ -32,21 +32,25 @@ export interface ClusterOptions {
   /** Event budget; exceeding it is a violation (a message storm or livelock). */
   readonly maxSteps: number;
   readonly trace?: (line: string) => void;
+  readonly checks?: CheckerOptions;
 }
 
 export class Cluster {
   readonly q = new EventQueue();
   readonly rng: Prng;
   readonly net: Network;
-  readonly checker = new Checker();
+  readonly checker: Checker;
   readonly stats = new RunStats();
   readonly nodes = new Map<NodeId, SimNode>();
   readonly bootstrap: SnapshotMeta;
   private readonly host: NodeHost;
+  /** Called when any node applies a configuration change (it is committed). */
+  onConfApplied: ((change: ConfChange) => void) | null = null;
   private readonly traceFn: ((line: string) => void) | null;
 
   constructor(readonly opts: ClusterOptions) {
     this.rng = new Prng(opts.seed);
+    this.checker = new Checker(opts.checks);
     this.net = new Network(this.q, this.rng.fork(2), opts.geo);
     this.net.faults = { ...opts.faults };
     const membership: Membership = { members: opts.voters.map((p) => ({ id: p.id, region: p.region, role: "voter" as const })) };
@@ -62,6 +66,7 @@ export class Cluster {
       send: (from, m) => this.send(from, m),
       diskOf: (id) => this.diskOf(id),
       regionOf: (id) => this.net.regionOf(id),
+      onConfApplied: (change) => this.onConfApplied?.(change),
     };
   }
 

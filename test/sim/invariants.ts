@@ -20,6 +20,15 @@ interface Claims {
   readonly byTerm: Map<number, number>;
 }
 
+export interface CheckerOptions {
+  /**
+   * Also check the protocol rules whose breach is not yet a safety failure
+   * (persist before acknowledging, one conf change at a time, current-term
+   * commit). Scenario tests turn them off to show the end-to-end consequence.
+   */
+  readonly rules: boolean;
+}
+
 export class Checker {
   private readonly leaderOfTerm = new Map<number, NodeId>();
   /** (index, term) → chain value of the log prefix ending in that entry. */
@@ -39,8 +48,12 @@ export class Checker {
   watermark = 0;
   maxCommitted = 0;
 
-  constructor() {
+  constructor(readonly options: CheckerOptions = { rules: true }) {
     this.chainByEntry.set(0, 0);
+  }
+
+  get rules(): boolean {
+    return this.options.rules;
   }
 
   /** Chain value of the prefix ending in entry (index, term), if any node ever had that entry. */

@@ -26,15 +26,14 @@ export interface LivenessResult {
   readonly convergedAfterMs: number;
 }
 
-/** Runs until converged; throws a liveness violation at the deadline. `housekeeping` runs every iteration (operator duties). */
-export function awaitConvergence(c: Cluster, boundMs: number, housekeeping: () => void): LivenessResult {
+/** Runs until converged; throws a liveness violation at the deadline. */
+export function awaitConvergence(c: Cluster, boundMs: number): LivenessResult {
   const start = c.q.now;
   const deadline = start + boundMs;
   const data = new TextEncoder().encode("liveness-marker");
   let marker: { node: SimNode; index: number; term: number } | null = null;
   let committedAt = -1;
   while (c.q.now < deadline) {
-    housekeeping();
     const l = c.currentLeader();
     if (l !== null) {
       if (marker === null || marker.node !== l || marker.term !== l.term) {

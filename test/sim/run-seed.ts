@@ -64,13 +64,13 @@ export function runSeed(seed: number, opts: SeedOptions = {}): SeedResult {
     const workload = new Workload(c, s, c.rng.fork(11));
     const nemesis = new Nemesis(c, s, c.rng.fork(12));
     workload.start();
-    workload.startRetirer();
+    workload.watchRemovals();
     nemesis.start();
     c.runUntil(s.chaosMs);
     workload.stop();
     nemesis.stop();
     healEverything(c);
-    awaitConvergence(c, s.livenessMs, () => workload.retireRemoved());
+    awaitConvergence(c, s.livenessMs);
   } catch (e) {
     if (!(e instanceof Violation)) throw e;
     violation = e;

@@ -15,6 +15,7 @@ import { availableParallelism } from "node:os";
 import type { PlantedBug } from "../../src/raft/types.ts";
 import { GEO_CROSS_MS, GEO_FSYNC_MS, GEO_INTRA_MS, percentile, runGeo } from "./geo.ts";
 import { runSeed } from "./run-seed.ts";
+import { RunStats } from "./stats.ts";
 
 const PLANTED_BUGS: readonly PlantedBug[] = [
   "commit-previous-term",
@@ -106,7 +107,7 @@ function replayCommand(seed: number, bug: PlantedBug | undefined, geo = false): 
 /** A worker's report line (JSON on stdout). */
 type WorkerLine =
   | { readonly kind: "violation"; readonly seed: number; readonly invariant: string; readonly detail: string; readonly simMs: number }
-  | { readonly kind: "done"; readonly seeds: number; readonly steps: number; readonly simMs: number }
+  | { readonly kind: "done"; readonly seeds: number; readonly steps: number; readonly simMs: number; readonly stats: RunStats }
   | { readonly kind: "geo"; readonly region: "A" | "B"; readonly latencies: number[]; readonly seeds: number }
   | { readonly kind: "geo-violation"; readonly seed: number; readonly region: "A" | "B"; readonly invariant: string; readonly detail: string };
 
@@ -134,13 +135,16 @@ function runWorker(a: Args): void {
   }
   let steps = 0;
   let simMs = 0;
+  const stats = new RunStats();
   for (const s of seeds) {
     const r = runSeed(s, a.bug ? { bug: a.bug } : {});
     steps += r.steps;
     simMs += r.simMs;
+    r.stats.commitLatencies.length = 0;
+    stats.add(r.stats);
     if (r.violation) emit({ kind: "violation", seed: s, invariant: r.violation.invariant, detail: r.violation.detail, simMs: r.simMs });
   }
-  emit({ kind: "done", seeds: seeds.length, steps, simMs });
+  emit({ kind: "done", seeds: seeds.length, steps, simMs, stats });
 }
 
 // ---------------------------------------------------------------- coordinator
@@ -184,6 +188,9 @@ async function runMany(a: Args): Promise<number> {
     for (const v of violations) tally.set(v.invariant, (tally.get(v.invariant) ?? 0) + 1);
     console.log(`violated invariants: ${[...tally].map(([k, n]) => `${k} ×${n}`).join(", ")}`);
   }
+  const total = new RunStats();
+  for (const d of done) total.add(Object.assign(new RunStats(), d.stats, { commitLatencies: [] }));
+  console.log(`exercised: ${total.summary()}`);
   const secs = (performance.now() - t0) / 1000;
   console.log(`${a.bug ? `planted bug ${a.bug}; ` : ""}${(simMs / 1000).toFixed(0)} s simulated, ${steps} events, ${secs.toFixed(1)} s wall`);
   console.log(`${a.seeds} seeds, ${violations.length} violations`);

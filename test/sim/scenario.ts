@@ -98,7 +98,7 @@ export function randomScenario(seed: number, bug: PlantedBug | undefined): Scena
     faultMeanMs: rng.pick([40, 120, 400]),
     proposeMeanMs: rng.pick([2, 5, 10, 20]),
     readMeanMs: rng.pick([4, 10, 25]),
-    leaseReadShare: rng.pick([0, 0.3, 0.7]),
+    leaseReadShare: rng.pick([0.1, 0.5, 0.9]),
     confChangeMeanMs: rng.chance(0.5) ? rng.pick([100, 250, 500]) : 0,
     transferMeanMs: rng.chance(0.5) ? rng.pick([150, 400]) : 0,
     livenessMs: 5000,

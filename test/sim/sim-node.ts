@@ -51,6 +51,8 @@ export interface NodeHost {
   send(from: SimNode, m: Message): void;
   diskOf(id: NodeId): SimDisk | null;
   regionOf(id: NodeId): string;
+  /** A committed configuration change was applied somewhere (so it is committed cluster-wide). */
+  onConfApplied(change: ConfChange): void;
 }
 
 interface PendingProposal {
@@ -167,10 +169,14 @@ export class SimNode {
   private tick(): void {
     const r = this.raft!;
     const st = this.status();
+    if (st.commit < this.commit) throw new Violation("commit-monotonic", `${this.id} commit index went back from ${this.commit} to ${st.commit} (without a Ready)`);
+    if (st.commit !== this.commit) throw new Violation("ready-contract", `${this.id} status().commit ${st.commit} but its Readys reported ${this.commit}`);
+    if (st.lastIndex < this.mirror.lastIndex) {
+      throw new Violation("log-truncation", `${this.id} silently dropped log entries ${st.lastIndex + 1}..${this.mirror.lastIndex} (no Ready told the runtime to truncate)`);
+    }
     if (st.lastIndex !== this.mirror.lastIndex) {
       throw new Violation("ready-contract", `${this.id} status().lastIndex ${st.lastIndex} but its Readys built a log ending at ${this.mirror.lastIndex}`);
     }
-    if (st.commit !== this.commit) throw new Violation("ready-contract", `${this.id} status().commit ${st.commit} but its Readys reported ${this.commit}`);
     if (st.role === "leader") this.checkDurabilityClaims(r, st);
     this.call("tick", () => r.tick());
     this.drain();
@@ -310,7 +316,7 @@ export class SimNode {
       if (first <= this.mirror.lastIndex) {
         throw new Violation("leader-append-only", `${this.id} (leader of term ${this.term}) rewrote its log from index ${first} (log ended at ${this.mirror.lastIndex})`);
       }
-      for (const e of entries) if (e.type === "conf") this.checkConfAppend(e);
+      if (this.host.checker.rules) for (const e of entries) if (e.type === "conf") this.checkConfAppend(e);
     }
     const checker = this.host.checker;
     const err = this.mirror.append(entries, (e, c) => checker.registerEntry(this.id, e.index, e.term, c));
@@ -334,7 +340,12 @@ export class SimNode {
   private onCommit(to: number): void {
     const from = this.commit;
     this.host.checker.onCommit(this.id, from, to, this.term, this.mirror);
-    if (this.role === "leader" && to > from) this.checkDurableMajority(to);
+    if (this.role === "leader" && to > from) {
+      if (this.host.checker.rules && this.mirror.term(to) !== this.term) {
+        throw new Violation("current-term-commit", `${this.id} (leader of term ${this.term}) advanced its commit index to ${to}, an entry of term ${this.mirror.term(to)}`);
+      }
+      this.checkDurableMajority(to);
+    }
     this.commit = to;
   }
 
@@ -388,6 +399,7 @@ export class SimNode {
 
   /** Votes and append acknowledgements may leave only once what they promise is durable (Raft paper Figure 2). */
   private checkPromise(m: Message, promise: number | null): void {
+    if (!this.host.checker.rules) return;
     if (m.type === "vote-resp" && m.granted && !m.pre) {
       const hs = this.disk.hardState;
       if (hs.term !== m.term || hs.vote !== m.to) {
@@ -426,6 +438,7 @@ export class SimNode {
         sm.apply(e);
         checker.onApply(this.id, e.index, sm.digest);
       }
+      if (e.type === "conf") this.host.onConfApplied(e.change);
       this.resolveProposal(e, mc ?? sm.digest);
     }
     const last = committed[committed.length - 1]!.index;

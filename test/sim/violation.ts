@@ -8,6 +8,8 @@ export type InvariantName =
   | "leader-completeness"
   /** A leader never overwrites or deletes entries in its own log (Figure 3, Leader Append-Only). */
   | "leader-append-only"
+  /** A log loses entries only when a leader replaces them with conflicting ones (§5.3), never silently. */
+  | "log-truncation"
   /** No two nodes apply different entries at one index; every node applies the committed log in order. */
   | "state-machine-safety"
   /** Once some node calls an index committed, every node that commits it commits the same entry. */
@@ -22,6 +24,8 @@ export type InvariantName =
   | "persist-before-send"
   /** An entry was handed out for applying before it was durable on the local disk. */
   | "apply-before-persist"
+  /** A leader advanced its commit index to an entry of an earlier term by counting replicas (paper §5.4.2, Figure 8). */
+  | "current-term-commit"
   /** The leader committed an index that a majority of voters does not hold durably (fastest-majority rule). */
   | "commit-without-durable-majority"
   /** durableIndex() claimed more durable copies than the disks hold. */

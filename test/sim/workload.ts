@@ -4,7 +4,6 @@
  * node, membership changes (add learner → promote, remove) and leadership
  * transfers. The operator also shuts down nodes whose removal committed.
  */
-import type { NodeId } from "../../src/raft/types.ts";
 import type { Cluster, Placement } from "./cluster.ts";
 import type { Prng } from "./prng.ts";
 import type { Scenario } from "./scenario.ts";
@@ -15,15 +14,14 @@ const encoder = new TextEncoder();
 export class Workload {
   private active = false;
   private seq = 0;
-  /** Every node that was ever a member; one that leaves the configuration is shut down once that is committed. */
-  private readonly everMember = new Set<NodeId>();
+  /** Nodes the operator ever asked to remove: their ids are never reused. */
+  private readonly removed = new Set<string>();
 
   constructor(
     private readonly c: Cluster,
     private readonly s: Scenario,
     private readonly rng: Prng,
   ) {
-    for (const v of s.voters) this.everMember.add(v.id);
   }
 
   start(): void {
@@ -68,7 +66,9 @@ export class Workload {
   read(): void {
     const up = this.c.upNodes().filter((n) => !n.retired);
     if (up.length === 0) return;
-    const n = this.rng.pick(up);
+    // Half the reads go to a node that believes it leads (a deposed leader is the interesting case).
+    const leaders = up.filter((x) => x.isLeader);
+    const n = leaders.length > 0 && this.rng.chance(0.5) ? this.rng.pick(leaders) : this.rng.pick(up);
     const lease = n.isLeader && this.rng.chance(this.s.leaseReadShare);
     this.c.stats.reads++;
     n.read(`r${++this.seq}`, lease);
@@ -88,7 +88,6 @@ export class Workload {
     if (l === null) return;
     const st = l.status();
     const members = st.membership.members;
-    for (const m of members) this.everMember.add(m.id);
     const voters = members.filter((m) => m.role === "voter");
     const learner = members.find((m) => m.role === "learner");
     if (learner !== undefined) {
@@ -99,7 +98,7 @@ export class Workload {
     }
     const spare = this.s.spares.find((p) => {
       const n = this.c.nodes.get(p.id);
-      return n === undefined || (!n.retired && !members.some((m) => m.id === p.id));
+      return !this.removed.has(p.id) && (n === undefined || (!n.retired && !members.some((m) => m.id === p.id)));
     });
     if (spare !== undefined && voters.length < 7 && this.rng.chance(0.6)) {
       this.ensureStarted(spare);
@@ -117,34 +116,24 @@ export class Workload {
   }
 
   private proposeConf(l: SimNode, change: Parameters<SimNode["proposeConfChange"]>[0]): void {
+    if (change.op === "remove") this.removed.add(change.id);
     const r = l.proposeConfChange(change);
     if (r?.ok) this.c.stats.confChanges++;
     this.c.trace(`operator: ${JSON.stringify(change)} on ${l.id} → ${r === null ? "down" : r.ok ? `index ${r.index}` : r.reason}`);
   }
 
-  /** Shuts down nodes whose removal the current leader has committed (an operator would stop the machine). */
-  retireRemoved(): void {
-    const l = this.c.currentLeader();
-    if (l === null) return;
-    const members = l.status().membership.members;
-    for (const m of members) this.everMember.add(m.id);
-    for (let i = Math.max(l.commit + 1, l.mirror.snapIndex + 1); i <= l.mirror.lastIndex; i++) {
-      if (l.mirror.entry(i)?.type === "conf") return;
-    }
-    for (const n of this.c.nodes.values()) {
-      if (n.retired || !this.everMember.has(n.id) || members.some((m) => m.id === n.id)) continue;
-      this.c.trace(`operator: shutting down removed node ${n.id}`);
-      n.crash();
-      n.retired = true;
-    }
-  }
-
-  /** Keeps retiring removed nodes while the run lasts. */
-  startRetirer(): void {
-    const next = (): void => {
-      this.retireRemoved();
-      this.c.q.after(20, next);
+  /** An operator stops a removed node's machine once the removal is committed (some node applied it). */
+  watchRemovals(): void {
+    this.c.onConfApplied = (change) => {
+      if (change.op !== "remove") return;
+      const n = this.c.nodes.get(change.id);
+      if (n === undefined || n.retired) return;
+      this.c.q.after(this.rng.range(0, 50), () => {
+        if (n.retired) return;
+        this.c.trace(`operator: shutting down removed node ${n.id}`);
+        n.crash();
+        n.retired = true;
+      });
     };
-    this.c.q.after(20, next);
   }
 }
