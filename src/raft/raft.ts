@@ -10,7 +10,7 @@
  * replication (thesis §10.2.1), and commit is the fastest majority.
  */
 import { randomizedElectionTimeout } from "./election-timeout.ts";
-import { entriesSize } from "./entry-size.ts";
+import { entriesSize, entrySize } from "./entry-size.ts";
 import { RaftLog } from "./log.ts";
 import { findMember, isVoter, rejectConfChange, voters } from "./membership.ts";
 import { Outbox, type Outgoing } from "./outbox.ts";
@@ -84,6 +84,8 @@ export class Raft {
   private leaseDisabled = false;
   private leaderTicks = 0;
   private proposalsToSend = false;
+  /** Bytes of normal entries this leader appended that are not committed yet (back-pressure). */
+  private uncommittedBytes = 0;
 
   private readonly out: Outbox;
   private prevSoft: SoftState;
@@ -123,7 +125,14 @@ export class Raft {
     const refused = this.refuseProposal();
     if (refused) return refused;
     const index = this.log.lastIndex() + 1;
-    this.appendAsLeader({ type: "normal", term: this.term, index, data });
+    const e: Entry = { type: "normal", term: this.term, index, data };
+    const size = entrySize(e);
+    const limit = this.cfg.maxUncommittedBytes ?? Infinity;
+    if (this.uncommittedBytes > 0 && this.uncommittedBytes + size > limit) {
+      return { ok: false, reason: "too-many-inflight", leader: this.id };
+    }
+    this.uncommittedBytes += size;
+    this.appendAsLeader(e);
     return { ok: true, index, term: this.term };
   }
 
@@ -424,6 +433,7 @@ export class Raft {
     this.readOnly = null;
     this.leadTransferee = null;
     this.proposalsToSend = false;
+    this.uncommittedBytes = 0;
   }
 
   private promotable(): boolean {
@@ -705,7 +715,14 @@ export class Raft {
     // Raft paper §5.4.2 (Figure 8): entries of earlier terms are never
     // committed by counting replicas, only indirectly by a current-term entry.
     if (this.log.term(idx) !== this.term && this.cfg.plantedBug !== "commit-previous-term") return false;
+    const before = this.log.committed;
     this.log.commitTo(idx);
+    if (this.uncommittedBytes > 0) {
+      const done = this.log.slice(before + 1, this.log.committed + 1) ?? [];
+      let bytes = 0;
+      for (const e of done) if (e.type === "normal" && e.term === this.term) bytes += entrySize(e);
+      this.uncommittedBytes = Math.max(0, this.uncommittedBytes - bytes);
+    }
     return true;
   }
 

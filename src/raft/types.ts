@@ -233,6 +233,12 @@ export interface RaftConfig {
   readonly maxInflightBytes: number;
   /** Max entries bytes per append message (batching). */
   readonly maxMsgBytes: number;
+  /**
+   * Back-pressure: the leader refuses proposals ("too-many-inflight") while the
+   * entries it appended but has not committed exceed this many bytes (one
+   * entry is always accepted). Unset = unlimited.
+   */
+  readonly maxUncommittedBytes?: number;
   /** Injected randomness in [0, 1). The simulator passes a seeded PRNG. */
   readonly random: () => number;
   /**

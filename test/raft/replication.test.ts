@@ -92,6 +92,23 @@ describe("fastest-majority commit", () => {
 });
 
 describe("pipelining and flow control", () => {
+  test("maxUncommittedBytes refuses proposals while too much is uncommitted, and frees up on commit", () => {
+    const c = new TestCluster(["a", "b", "c"], { config: { maxUncommittedBytes: 100 } });
+    c.elect("a");
+    c.isolate("b");
+    c.isolate("c");
+    // The first entry is always accepted, even when larger than the limit.
+    expect(c.raft("a").propose(new Uint8Array(150)).ok).toBe(true);
+    expect(c.raft("a").propose(new Uint8Array(1))).toEqual({ ok: false, reason: "too-many-inflight", leader: "a" });
+    c.heal();
+    c.tickAll();
+    c.stabilize();
+    expect(c.raft("a").status().commit).toBe(2);
+    expect(c.raft("a").propose(new Uint8Array(30)).ok).toBe(true);
+    expect(c.raft("a").propose(new Uint8Array(30)).ok).toBe(true);
+    expect(c.raft("a").propose(new Uint8Array(30)).ok).toBe(false);
+  });
+
   test("in-flight appends per peer are bounded in messages", () => {
     const c = new TestCluster(["a", "b", "c"], { config: { maxInflightMsgs: 3, maxMsgBytes: 1 } });
     const a = c.elect("a");
