@@ -10,7 +10,8 @@
  * id; errors are JSON `{"error": "..."}`.
  */
 import type { Message, NodeId, SnapshotMsg } from "../raft/types.ts";
-import { secretMatches } from "./cluster-secret.ts";
+import { ArrivalOrder } from "./arrival-order.ts";
+import { ClusterSecret } from "./cluster-secret.ts";
 import { decodeMessages } from "./message-codec.ts";
 import { HEADER_FROM, HEADER_SECRET, HEADER_TO, ROUTE_MESSAGES, ROUTE_RPC_PREFIX, ROUTE_SNAPSHOT } from "./peer-protocol.ts";
 import { openSnapshotUpload } from "./snapshot-framing.ts";
@@ -59,17 +60,20 @@ function jsonError(status: number, message: string): Response {
 }
 
 export class PeerRequestHandler {
-  /** Per sender, the delivery of the previous batch: batches reach onMessages in the order they arrived. */
-  private readonly tails = new Map<NodeId, Promise<void>>();
+  /** Per sender: batches reach onMessages in the order they arrived. */
+  private readonly orders = new Map<NodeId, ArrivalOrder>();
   private readonly received = new Map<NodeId, { messages: number; batches: number; bytes: number; requests: number; snapshots: number; rejected: number }>();
   private unauthorized = 0;
+  private readonly secret: ClusterSecret;
 
-  constructor(private readonly opts: PeerHandlerOptions) {}
+  constructor(private readonly opts: PeerHandlerOptions) {
+    this.secret = new ClusterSecret(opts.clusterSecret);
+  }
 
   /** For Bun.serve's `fetch`. Never throws. */
   readonly fetch = async (req: Request): Promise<Response> => {
     const presented = req.headers.get(HEADER_SECRET);
-    if (!secretMatches(this.opts.clusterSecret, presented)) {
+    if (!this.secret.matches(presented)) {
       this.unauthorized++;
       req.body?.cancel().catch(() => {});
       return jsonError(401, presented === null ? "missing cluster secret" : "wrong cluster secret");
@@ -100,34 +104,47 @@ export class PeerRequestHandler {
   };
 
   private async messages(req: Request, from: NodeId): Promise<Response> {
-    // Start reading now, but deliver strictly after the previous batch from the same sender: HTTP/2
-    // streams complete out of order, and pipelined AppendEntries arriving out of order would be
-    // rejected and force the leader back to probing.
-    const body = readBody(req, this.opts.limits.maxMessageBodyBytes);
-    body.catch(() => {});
-    const previous = this.tails.get(from) ?? Promise.resolve();
-    const delivery = previous.then(async () => {
-      const bytes = await body;
-      const msgs = decodeMessages(bytes);
-      for (const m of msgs) {
-        if (m.from !== from || m.to !== this.opts.self) {
-          throw new WireFormatError(`message ${m.from}→${m.to} does not belong on the link ${from}→${this.opts.self}`);
-        }
-      }
-      const r = this.stat(from);
-      r.messages += msgs.length;
-      r.batches++;
-      r.bytes += bytes.length;
-      if (msgs.length > 0) this.opts.onMessages(msgs);
-    });
-    const tail = delivery.catch(() => {});
-    this.tails.set(from, tail);
-    try {
-      await delivery;
-    } finally {
-      if (this.tails.get(from) === tail) this.tails.delete(from);
+    let order = this.orders.get(from);
+    if (order === undefined) {
+      order = new ArrivalOrder(this.opts.limits.messageTimeoutMs);
+      this.orders.set(from, order);
     }
+    const slot = order.enter();
+    let bytes: Uint8Array;
+    try {
+      bytes = await readBody(req, this.opts.limits.maxMessageBodyBytes);
+    } catch (e) {
+      order.finish(slot, () => {});
+      throw e;
+    }
+    let failure: unknown = null;
+    await new Promise<void>((resolve) =>
+      order.finish(slot, () => {
+        try {
+          this.deliver(from, bytes);
+        } catch (e) {
+          failure = e;
+        }
+        resolve();
+      }),
+    );
+    if (order.waiting === 0) this.orders.delete(from);
+    if (failure !== null) throw failure;
     return new Response(null, { status: 204 });
+  }
+
+  private deliver(from: NodeId, bytes: Uint8Array): void {
+    const msgs = decodeMessages(bytes);
+    for (const m of msgs) {
+      if (m.from !== from || m.to !== this.opts.self) {
+        throw new WireFormatError(`message ${m.from}→${m.to} does not belong on the link ${from}→${this.opts.self}`);
+      }
+    }
+    const r = this.stat(from);
+    r.messages += msgs.length;
+    r.batches++;
+    r.bytes += bytes.length;
+    if (msgs.length > 0) this.opts.onMessages(msgs);
   }
 
   private async rpc(req: Request, from: NodeId, path: string): Promise<Response> {

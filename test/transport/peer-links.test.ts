@@ -123,6 +123,31 @@ describe("peer links", () => {
     expect(b.transport.stats().received.x?.rejected).toBe(8);
   });
 
+  test("a batch whose body never arrives holds up later batches from that sender only for a bounded time", async () => {
+    const b = await startNode("b", { limits: { messageTimeoutMs: 200 } });
+    const a = await startNode("a");
+    a.transport.setPeers([{ id: "b", raftAddr: b.addr }]);
+    // A request from "a" that announces 1000 bytes, sends 10, and then goes silent (as if partitioned).
+    const session = connect(`http://${b.addr}`);
+    try {
+      const stuck = session.request({
+        ":method": "POST",
+        ":path": "/raft/messages",
+        "x-quorumlite-secret": "test-secret",
+        "x-quorumlite-from": "a",
+        "content-length": "1000",
+      });
+      stuck.on("error", () => {});
+      stuck.write(new Uint8Array(10));
+      await Bun.sleep(20);
+      a.transport.send([heartbeat("a", "b", 1)]);
+      await waitFor("the later batch", () => b.received.length === 1);
+      expect(commitsOf(b.received)).toEqual([1]);
+    } finally {
+      session.destroy();
+    }
+  });
+
   test("a restarted peer is reconnected to and receives again", async () => {
     const b = await startNode("b");
     const port = b.transport.port;
