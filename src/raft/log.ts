@@ -215,16 +215,17 @@ export class RaftLog {
    * (log matching) and is kept; otherwise the whole log is replaced.
    */
   installSnapshot(meta: SnapshotMeta): void {
-    if (this.matchTerm(meta.index, meta.term) && meta.index <= this.lastIndex()) {
+    if (this.matchTerm(meta.index, meta.term)) {
       this.ents = this.ents.slice(meta.index - this.snap.index);
+      this.unsentFrom = Math.max(this.unsentFrom, meta.index + 1);
     } else {
       this.ents = [];
       this.configs.truncateFrom(this.firstIndex());
+      this.unsentFrom = meta.index + 1;
     }
     this.snap = meta;
     this.configs.rebase(meta.index, meta.membership);
     this.unsentSnapshot = meta;
-    this.unsentFrom = Math.max(this.unsentFrom, meta.index + 1);
     if (this.stable > this.lastIndex()) this.stable = meta.index;
     this.committed = Math.max(this.committed, meta.index);
     this.applying = Math.max(this.applying, meta.index);

@@ -84,6 +84,24 @@ describe("snapshot install (receiver)", () => {
     expect(b.status().lastIndex).toBe(6);
   });
 
+  test("after a divergent suffix is discarded, new entries past the snapshot are still handed out to persist", () => {
+    const b = followerWith([...noops(1, 3, 1), ...noops(4, 12, 1)], 3);
+    b.ready();
+    b.step(snapshotMsg(6, 2));
+    b.ready();
+    b.step({
+      type: "append",
+      from: "a",
+      to: "b",
+      term: 2,
+      prevIndex: 6,
+      prevTerm: 2,
+      commit: 8,
+      entries: noops(7, 8, 2),
+    });
+    expect(b.ready().entries.map((e) => e.index)).toEqual([7, 8]);
+  });
+
   test("a snapshot at or below the commit index changes nothing and is acknowledged with the commit index", () => {
     const b = followerWith(noops(1, 10, 1), 8);
     b.step(snapshotMsg(5, 1));
