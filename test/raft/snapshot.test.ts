@@ -88,7 +88,6 @@ describe("snapshot install (receiver)", () => {
     const b = followerWith([...noops(1, 3, 1), ...noops(4, 12, 1)], 3);
     b.ready();
     b.step(snapshotMsg(6, 2));
-    b.ready();
     b.step({
       type: "append",
       from: "a",
@@ -99,7 +98,9 @@ describe("snapshot install (receiver)", () => {
       commit: 8,
       entries: noops(7, 8, 2),
     });
-    expect(b.ready().entries.map((e) => e.index)).toEqual([7, 8]);
+    const rd = b.ready();
+    expect(rd.snapshot?.index).toBe(6);
+    expect(rd.entries.map((e) => e.index)).toEqual([7, 8]);
   });
 
   test("a snapshot at or below the commit index changes nothing and is acknowledged with the commit index", () => {
