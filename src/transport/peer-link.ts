@@ -59,6 +59,8 @@ export interface PeerLinkStats {
   readonly queuedMessages: number;
   readonly requests: number;
   readonly requestErrors: number;
+  /** request() calls waiting for a free stream (see maxConcurrentRequests). */
+  readonly queuedRequests: number;
   readonly snapshotsSent: number;
   readonly snapshotBytesSent: number;
   readonly lastError: string | null;
@@ -101,6 +103,9 @@ export class PeerLink {
   private releaseTimer: ReturnType<typeof setTimeout> | null = null;
   private inflight = 0;
   private peakInflight = 0;
+  private activeRequests = 0;
+  /** request() calls waiting for a stream slot, oldest first. */
+  private requestWaiters: Array<() => void> = [];
   /** Aborts for request()/sendSnapshot() calls still running, so close() can end them. */
   private readonly openCalls = new Set<(e: PeerRequestError) => void>();
 
@@ -298,6 +303,11 @@ export class PeerLink {
 
       const start = (): void => {
         startTimer = null;
+        if (done) return;
+        if (this.activeRequests >= this.ctx.limits.maxConcurrentRequests) {
+          this.requestWaiters.push(start);
+          return;
+        }
         const session = this.ensureSession();
         if (session === null) return finish(this.unreachable());
         try {
@@ -305,6 +315,7 @@ export class PeerLink {
         } catch (e) {
           return finish(new PeerRequestError("reset", this.id, `cannot open stream: ${(e as Error).message}`));
         }
+        this.activeRequests++;
         let status = 0;
         let headers: Record<string, string> = {};
         let ended = false;
@@ -326,6 +337,8 @@ export class PeerLink {
         });
         stream.on("error", () => {});
         stream.on("close", () => {
+          this.activeRequests--;
+          this.wakeRequests();
           if (status > 0 && ended) finish(null, { status, body: toUint8Array(Buffer.concat(chunks)), headers });
           else finish(new PeerRequestError("reset", this.id, `request ${path}: stream closed before a response${session.destroyed ? ` (session failed: ${this.lastError ?? "closed"})` : ""}`));
         });
@@ -335,6 +348,12 @@ export class PeerLink {
       if (delay > 0) startTimer = setTimeout(start, delay);
       else start();
     });
+  }
+
+  private wakeRequests(): void {
+    while (this.requestWaiters.length > 0 && this.activeRequests < this.ctx.limits.maxConcurrentRequests) {
+      this.requestWaiters.shift()!();
+    }
   }
 
   // ---------------------------------------------------------------------------
@@ -528,6 +547,7 @@ export class PeerLink {
     this.dropQueued();
     if (this.backoffTimer !== null) clearTimeout(this.backoffTimer);
     for (const abort of [...this.openCalls]) abort(new PeerRequestError("closed", this.id, "transport stopped"));
+    this.requestWaiters = [];
     const s = this.session;
     this.session = null;
     s?.destroy();
@@ -550,6 +570,7 @@ export class PeerLink {
       queuedMessages: this.queuedMessages,
       requests: this.requests,
       requestErrors: this.requestErrors,
+      queuedRequests: this.requestWaiters.length,
       snapshotsSent: this.snapshotsSent,
       snapshotBytesSent: this.snapshotBytesSent,
       lastError: this.lastError,

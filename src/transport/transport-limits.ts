@@ -2,6 +2,12 @@
 export interface TransportLimits {
   /** Message POSTs in flight per peer (HTTP/2 streams on its one session). */
   readonly maxInflightBatches: number;
+  /**
+   * RPC streams open at once per peer; more wait their turn. Together with maxInflightBatches
+   * this must stay under the server's SETTINGS_MAX_CONCURRENT_STREAMS (Bun.serve: 256), because
+   * Bun's node:http2 client does not queue streams beyond it: they are refused.
+   */
+  readonly maxConcurrentRequests: number;
   /** Due batches waiting for a free slot are merged into one POST up to this size. */
   readonly maxBatchBytes: number;
   /** Per peer, messages waiting to be sent beyond these bounds are dropped (Raft retransmits). */
@@ -23,6 +29,7 @@ export interface TransportLimits {
 
 export const DEFAULT_TRANSPORT_LIMITS: TransportLimits = {
   maxInflightBatches: 16,
+  maxConcurrentRequests: 192,
   maxBatchBytes: 4 * 1024 * 1024,
   maxQueuedMessages: 20_000,
   maxQueuedBytes: 64 * 1024 * 1024,

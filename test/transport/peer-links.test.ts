@@ -249,6 +249,25 @@ describe("request()", () => {
     expect(JSON.parse(new TextDecoder().decode(boom.body))).toEqual({ error: "kaput" });
   });
 
+  test("more concurrent requests than the server's stream limit all succeed, and messages keep flowing", async () => {
+    const b = await startNode("b", {
+      onRequest: async (_path, _from, body) => {
+        await Bun.sleep(30);
+        return { status: 200, body };
+      },
+    });
+    const a = await startNode("a");
+    a.transport.setPeers([{ id: "b", raftAddr: b.addr }]);
+    const calls = Array.from({ length: 1000 }, (_, i) => a.transport.request("b", `n/${i}`, new Uint8Array([i & 0xff]), 20_000));
+    await waitFor("requests to queue up", () => peerStats(a.transport, "b").queuedRequests > 0);
+    a.transport.send([heartbeat("a", "b", 1)]);
+    await waitFor("a message past the queued requests", () => b.received.length === 1);
+    expect(peerStats(a.transport, "b").queuedRequests).toBeGreaterThan(0);
+    const replies = await Promise.all(calls);
+    expect(replies.every((r, i) => r.status === 200 && r.body[0] === (i & 0xff))).toBe(true);
+    expect(peerStats(a.transport, "b")).toMatchObject({ requestErrors: 0, sessions: 1 });
+  });
+
   test("fails with a typed error for unknown peers, bad paths, dead peers, timeouts and stop()", async () => {
     const b = await startNode("b", { onRequest: () => new Promise(() => {}) });
     const a = await startNode("a");
