@@ -9,6 +9,7 @@
 import type { BatchStep, CommandOutcome, Stamp, Statement, StepOutcome } from "../db/command.ts";
 import type { Applied, InteractiveTx, WriteOptions } from "./sql-service.ts";
 import { ServiceError } from "./sql-service.ts";
+import { ScratchAbortedError } from "../db/scratch-transaction.ts";
 
 export interface Scratch {
   execute(stmt: Statement): StepOutcome;
@@ -43,7 +44,16 @@ export class LeaderInteractiveTx implements InteractiveTx {
   async execute(stmt: Statement): Promise<StepOutcome> {
     this.ensureOpen();
     this.arm();
-    const outcome = this.deps.scratch.execute(stmt);
+    let outcome: StepOutcome;
+    try {
+      outcome = this.deps.scratch.execute(stmt);
+    } catch (e) {
+      if (!(e instanceof ScratchAbortedError)) throw e;
+      // The scratch saw committed entries change what it had read: it cannot commit consistently.
+      this.finish("aborted");
+      this.deps.onEnd();
+      throw new ServiceError("tx-expired", `transaction aborted: ${e.message}`);
+    }
     this.steps.push({ stmt });
     if (!this.deps.isReadOnly(stmt.sql)) this.wrote = true;
     return outcome;
