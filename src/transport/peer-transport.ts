@@ -18,6 +18,8 @@ export type { PeerAddress } from "./peer-address.ts";
 export type { PeerLinkStats, PeerResponse } from "./peer-link.ts";
 export type { ReceivedStats, RpcReply } from "./peer-request-handler.ts";
 export { PeerRequestError } from "./peer-request-error.ts";
+export type { PeerRequestErrorKind } from "./peer-request-error.ts";
+export type { TransportLimits } from "./transport-limits.ts";
 
 export interface PeerTransportOptions {
   readonly self: NodeId;
