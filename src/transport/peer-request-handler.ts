@@ -46,6 +46,8 @@ export interface ReceivedStats {
   readonly rejected: number;
 }
 
+const MAX_TRACKED_SENDERS = 1024;
+
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -128,7 +130,7 @@ export class PeerRequestHandler {
         resolve();
       }),
     );
-    if (order.waiting === 0) this.orders.delete(from);
+    if (order.waiting === 0 && this.orders.get(from) === order) this.orders.delete(from);
     if (failure !== null) throw failure;
     return new Response(null, { status: 204 });
   }
@@ -190,7 +192,9 @@ export class PeerRequestHandler {
     return jsonError(status, message);
   }
 
-  private stat(from: NodeId): { messages: number; batches: number; bytes: number; requests: number; snapshots: number; rejected: number } {
+  private stat(sender: NodeId): { messages: number; batches: number; bytes: number; requests: number; snapshots: number; rejected: number } {
+    // Sender ids come from a header: past a sane cluster size, pool them instead of growing without bound.
+    const from = this.received.size >= MAX_TRACKED_SENDERS && !this.received.has(sender) ? "(other)" : sender;
     let r = this.received.get(from);
     if (r === undefined) {
       r = { messages: 0, batches: 0, bytes: 0, requests: 0, snapshots: 0, rejected: 0 };
