@@ -34,6 +34,8 @@ export const nodeOptionsSchema = z.object({
   authJwtKeyFile: z.string().nullable(),
   /** Static bearer tokens with their access. */
   authTokens: z.record(z.string(), z.enum(["ro", "rw"])),
+  snapshotThreshold: z.number().int().min(1),
+  snapshotKeep: z.number().int().min(0),
 });
 
 export type NodeOptions = z.infer<typeof nodeOptionsSchema>;
@@ -54,6 +56,8 @@ export const SERVE_HELP = `quorumlite serve — run one node
   --cluster-secret S      shared secret for peer traffic (default $QUORUMLITE_CLUSTER_SECRET)
   --latency SPEC          simulated one-way latency: ams-iad=15,ams-ams=1 (ms)
   --tick-ms N             Raft tick length (default 10)
+  --snapshot-threshold N  compact the log every N applied entries (default 10000)
+  --snapshot-keep N       entries kept behind the applied index when compacting (default 2000)
   --auth-jwt-key-file F   require Authorization: Bearer <JWT> signed by this Ed25519 key (claim a=ro|rw)
   --auth-tokens LIST      static bearer tokens: TOKEN[:ro|:rw],… (default $QUORUMLITE_AUTH_TOKENS)
                           Without either, the API is open: fine on loopback, not on a public address.`;
@@ -118,6 +122,8 @@ export function resolveNodeOptions(argv: readonly string[], env: Record<string, 
       "tick-ms": { type: "string" },
       "auth-jwt-key-file": { type: "string" },
       "auth-tokens": { type: "string" },
+      "snapshot-threshold": { type: "string" },
+      "snapshot-keep": { type: "string" },
     },
     strict: true,
   });
@@ -147,6 +153,8 @@ export function resolveNodeOptions(argv: readonly string[], env: Record<string, 
     tickMs: Number(values["tick-ms"] ?? "10"),
     learner: values.learner ?? false,
     authJwtKeyFile: values["auth-jwt-key-file"] ?? env.QUORUMLITE_AUTH_JWT_KEY_FILE ?? null,
+    snapshotThreshold: Number(values["snapshot-threshold"] ?? "10000"),
+    snapshotKeep: Number(values["snapshot-keep"] ?? "2000"),
     authTokens: parseTokens(values["auth-tokens"] ?? env.QUORUMLITE_AUTH_TOKENS ?? ""),
   });
 }

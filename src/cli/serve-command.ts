@@ -69,6 +69,8 @@ export async function startNode(opts: NodeOptions): Promise<{ node: QuorumNode; 
     clusterSecret: opts.clusterSecret,
     latencyMs: (a, b) => opts.latency[latencyKey(a, b)] ?? 0,
     tickMs: opts.tickMs,
+    snapshotThreshold: opts.snapshotThreshold,
+    snapshotKeep: opts.snapshotKeep,
   });
   const auth = await authenticatorFor(opts);
   if (!auth) console.log(`[${opts.id}] no --auth-jwt-key-file or --auth-tokens: the HTTP API is open to anyone who can reach ${opts.http}`);
@@ -84,7 +86,7 @@ export async function startNode(opts: NodeOptions): Promise<{ node: QuorumNode; 
   const { hostname, port } = splitHostPort(opts.http);
   const server = Bun.serve({ hostname, port, fetch: api.fetch, maxRequestBodySize: MAX_BODY_BYTES + 1024 });
   console.log(`[${opts.id}] serving http://${opts.http} (raft ${opts.raft}, region ${opts.region}, data ${opts.data})`);
-  if (opts.join) void joinCluster(opts, (l) => console.log(`[${opts.id}] ${l}`));
+  if (opts.join) void joinCluster(opts, (m) => node.learnPeers(m), (l) => console.log(`[${opts.id}] ${l}`));
   return {
     node,
     stop: async () => {

@@ -17,6 +17,8 @@ export class PeerDirectory {
   private members: readonly Member[] = [];
   private readonly learnedHttp = new Map<string, string>();
   private readonly learnedRegion = new Map<string, string>();
+  /** Addresses told to a joining node before its log holds the configuration. */
+  private readonly hinted = new Map<string, PeerInfo>();
   private signature = "";
 
   constructor(private readonly self: { id: string; region: string; httpAddr: string; raftAddr: string }) {}
@@ -30,6 +32,18 @@ export class PeerDirectory {
     return true;
   }
 
+  /** Returns true when a new peer became reachable. */
+  hint(peers: readonly Member[]): boolean {
+    let added = false;
+    for (const m of peers) {
+      if (m.id === this.self.id || this.hinted.has(m.id)) continue;
+      this.hinted.set(m.id, { id: m.id, region: m.region, raftAddr: m.raftAddr ?? null, httpAddr: m.httpAddr ?? null, role: m.role });
+      added = true;
+    }
+    if (added) this.signature = "";
+    return added;
+  }
+
   learn(id: string, info: { httpAddr?: string; region?: string }): void {
     if (info.httpAddr) this.learnedHttp.set(id, info.httpAddr);
     if (info.region) this.learnedRegion.set(id, info.region);
@@ -40,7 +54,7 @@ export class PeerDirectory {
     if (id === this.self.id) {
       return { id, region: this.self.region, raftAddr: this.self.raftAddr, httpAddr: this.self.httpAddr, role: m?.role ?? "voter" };
     }
-    if (!m) return null;
+    if (!m) return this.hinted.get(id) ?? null;
     return {
       id,
       region: m.region || this.learnedRegion.get(id) || "",
@@ -56,6 +70,13 @@ export class PeerDirectory {
 
   others(): PeerInfo[] {
     return this.all().filter((p) => p.id !== this.self.id);
+  }
+
+  /** Everyone this node may need to talk to: members, plus hinted peers while the configuration has not arrived. */
+  reachable(): PeerInfo[] {
+    const members = this.others();
+    const known = new Set(members.map((p) => p.id));
+    return [...members, ...[...this.hinted.values()].filter((p) => !known.has(p.id))];
   }
 
   /** Peers whose HTTP URL or region we have not learned yet. */

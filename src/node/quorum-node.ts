@@ -6,7 +6,7 @@
 import { mkdirSync, rmSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { Raft } from "../raft/raft.ts";
-import type { ConfChange, Membership, Message, RaftConfig, SnapshotMeta, SoftState } from "../raft/types.ts";
+import type { ConfChange, Member, Membership, Message, RaftConfig, SnapshotMeta, SoftState } from "../raft/types.ts";
 import { StateMachine } from "../db/state-machine.ts";
 import { RaftLogStore } from "../storage/raft-log-store.ts";
 import { PeerTransport } from "../transport/peer-transport.ts";
@@ -43,11 +43,13 @@ export interface QuorumNodeConfig {
   readonly writeTimeoutMs?: number;
   readonly readTimeoutMs?: number;
   readonly fsync?: boolean;
+  /** Compact the log every this many applied entries (rqlite's snapshot threshold). */
+  readonly snapshotThreshold?: number;
+  /** Entries kept behind the applied index after compaction, so briefly lagging peers need no snapshot. */
+  readonly snapshotKeep?: number;
   readonly log?: (line: string) => void;
 }
 
-const COMPACT_EVERY = 10_000;
-const COMPACT_KEEP = 2_000;
 
 export class QuorumNode implements NodeView {
   readonly service: NodeService;
@@ -210,6 +212,11 @@ export class QuorumNode implements NodeView {
     return l ? (this.directory.get(l)?.httpAddr ?? null) : null;
   }
 
+  /** A joining node learns the members from the node that added it, before its own log has them. */
+  learnPeers(members: readonly Member[]): void {
+    if (this.directory.hint(members)) this.refreshPeers();
+  }
+
   /** HTTP base URL of any member (Hrana baton routing). */
   httpOf(id: string): string | null {
     return this.directory.get(id)?.httpAddr ?? null;
@@ -252,7 +259,7 @@ export class QuorumNode implements NodeView {
     if (this.directory.update(m)) {
       this.transport.setPeers(
         this.directory
-          .others()
+          .reachable()
           .filter((p) => p.raftAddr !== null)
           .map((p) => ({ id: p.id, raftAddr: p.raftAddr! })),
       );
@@ -318,6 +325,9 @@ export class QuorumNode implements NodeView {
       this.sm.writeSnapshot(file);
       this.log(`sending snapshot (index ${meta.index}) to ${to}`);
       await this.transport.sendSnapshot({ type: "snapshot", from: this.config.id, to, term: this.raft.status().term, meta }, file);
+    } catch (e) {
+      this.log(`snapshot to ${to} failed: ${(e as Error).message}`);
+      throw e;
     } finally {
       rmSync(file, { force: true });
     }
@@ -342,8 +352,8 @@ export class QuorumNode implements NodeView {
 
   private maybeCompact(): void {
     const applied = this.driver.appliedIndex;
-    if (applied - this.lastCompact < COMPACT_EVERY) return;
-    const upTo = applied - COMPACT_KEEP;
+    if (applied - this.lastCompact < (this.config.snapshotThreshold ?? 10_000)) return;
+    const upTo = applied - (this.config.snapshotKeep ?? 2_000);
     if (upTo <= this.raft.status().firstIndex) return;
     this.lastCompact = applied;
     // The log may only drop what the database holds durably: checkpoint first.

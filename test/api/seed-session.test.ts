@@ -8,7 +8,7 @@ import { TestCluster } from "../support/cluster.ts";
 let cluster: TestCluster;
 beforeAll(async () => {
   cluster = await TestCluster.start({ nodes: 3 });
-});
+}, 60_000);
 afterAll(() => cluster?.stop());
 
 test("the write-up's curl session prints its exact bodies (writes via node 1, read via node 2)", async () => {

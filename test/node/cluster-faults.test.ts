@@ -11,7 +11,7 @@ beforeAll(async () => {
   cluster = await TestCluster.start({ nodes: 3 });
   const r = await cluster.sql("n1", { sql: "CREATE TABLE kv (k TEXT PRIMARY KEY, v INTEGER, at TEXT DEFAULT CURRENT_TIMESTAMP, r INTEGER DEFAULT (random()))" });
   expect(r.status).toBe(200);
-});
+}, 60_000);
 afterAll(() => cluster?.stop());
 
 async function follower(): Promise<string> {

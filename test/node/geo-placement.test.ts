@@ -10,7 +10,7 @@ let cluster: TestCluster;
 beforeAll(async () => {
   cluster = await TestCluster.start({ nodes: 3, regions: ["ams", "ams", "iad"], preferredRegion: "ams", latency: "ams-ams=1,ams-iad=15,iad-iad=1" });
   expect((await cluster.sql("n1", { sql: "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)" })).status).toBe(200);
-});
+}, 60_000);
 afterAll(() => cluster?.stop());
 
 test("the first leader is in the preferred region", async () => {

@@ -44,10 +44,12 @@ export async function freePort(): Promise<number> {
 export class TestCluster {
   readonly procs = new Map<string, Subprocess>();
   readonly logs = new Map<string, string[]>();
+  /** Nodes started with --join (not part of the bootstrap list), and how they joined. */
+  private readonly joiners = new Map<string, readonly string[]>();
 
   private constructor(
     readonly root: string,
-    readonly specs: readonly TestNodeSpec[],
+    readonly specs: TestNodeSpec[],
     readonly opts: ClusterOptions,
     readonly secret: string,
   ) {}
@@ -75,12 +77,20 @@ export class TestCluster {
     return s;
   }
 
+  /** Start a new node that joins through `via` (as a voter, or a learner with ["--learner"]). */
+  async addNode(id: string, region: string, via: string, extra: readonly string[] = []): Promise<void> {
+    this.specs.push({ id, region, httpPort: await freePort(), raftPort: await freePort(), dataDir: join(this.root, id) });
+    this.joiners.set(id, ["--join", this.url(via), ...extra]);
+    this.spawn(id);
+  }
+
   spawn(id: string): void {
     const s = this.spec(id);
-    const bootstrap = this.specs.map((x) => `${x.id}=127.0.0.1:${x.raftPort}@${x.region}`).join(",");
+    const joining = this.joiners.get(id);
+    const bootstrap = this.specs.filter((x) => !this.joiners.has(x.id)).map((x) => `${x.id}=127.0.0.1:${x.raftPort}@${x.region}`).join(",");
     const args = [
       process.execPath, MAIN, "serve", "--id", s.id, "--data", s.dataDir, "--http", `127.0.0.1:${s.httpPort}`, "--raft", `127.0.0.1:${s.raftPort}`,
-      "--region", s.region, "--bootstrap", bootstrap, "--cluster-secret", this.secret,
+      "--region", s.region, ...(joining ?? ["--bootstrap", bootstrap]), "--cluster-secret", this.secret,
       ...(this.opts.preferredRegion ? ["--preferred-region", this.opts.preferredRegion] : []),
       ...(this.opts.latency ? ["--latency", this.opts.latency] : []),
       ...(this.opts.extraArgs ?? []),
