@@ -44,3 +44,17 @@ export function markdownTargets(checks: readonly TargetCheck[]): string {
   const mark = { met: "✅ met", missed: "❌ missed", "not measured": "– not measured" } as const;
   return ["| target | measured | status |", "|---|---|---|", ...checks.map((c) => `| ${c.target} | ${c.measured} | ${mark[c.status]} |`)].join("\n");
 }
+
+/** The other processes that used the most CPU across all windows (a process that was busy in several rows adds up). */
+export function markdownContention(rows: readonly RowResult[]): string {
+  const total = new Map<string, number>();
+  let windows = 0;
+  for (const r of rows) {
+    if (r.status !== "ok" || !r.cpu) continue;
+    windows++;
+    for (const o of r.cpu.topOthers) total.set(o.command, (total.get(o.command) ?? 0) + o.cores);
+  }
+  if (windows === 0 || total.size === 0) return "";
+  const top = [...total].sort((a, b) => b[1] - a[1]).slice(0, 5);
+  return ["Busiest other processes during the windows (cores, averaged over all rows):", "", ...top.map(([cmd, cores]) => `- ${(cores / windows).toFixed(2)} — \`${cmd.replace(/`/g, "'")}\``)].join("\n");
+}

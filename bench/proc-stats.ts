@@ -4,7 +4,7 @@
  * row can say how the 2 cores were shared between the servers, the load
  * generator and anything else that happened to run at the same time.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 export interface Memory {
   /** VmRSS in MiB. */
@@ -52,5 +52,42 @@ export function loadAverage(): string {
     return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
   } catch {
     return "n/a";
+  }
+}
+
+export interface ProcessCpu {
+  readonly pid: number;
+  readonly ppid: number;
+  /** The command name from /proc/PID/stat (kernel threads included, e.g. jbd2/…, kworker/…). */
+  readonly command: string;
+  readonly cpuSeconds: number;
+}
+
+/** CPU seconds of every process on the machine right now. */
+export function everyProcessCpu(): Map<number, ProcessCpu> {
+  const out = new Map<number, ProcessCpu>();
+  for (const entry of readdirSync("/proc")) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const open = stat.indexOf("(");
+      const close = stat.lastIndexOf(")");
+      const fields = stat.slice(close + 2).split(" ");
+      out.set(pid, { pid, ppid: Number(fields[1]), command: stat.slice(open + 1, close), cpuSeconds: (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND });
+    } catch {
+      // The process exited between readdir and read.
+    }
+  }
+  return out;
+}
+
+/** The full command line of a process, or its short name when that is unreadable. */
+export function commandLine(pid: number, fallback: string): string {
+  try {
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
+    return cmd === "" ? fallback : cmd;
+  } catch {
+    return fallback;
   }
 }

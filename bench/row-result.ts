@@ -12,8 +12,10 @@ export interface NodeMemory {
 export interface CpuShare {
   readonly servers: number;
   readonly generator: number;
-  /** Everything else on the machine: other processes, the kernel's share not charged to ours. */
+  /** Everything else on the machine: other processes, kernel threads (I/O, journaling), interrupts. */
   readonly other: number;
+  /** The busiest of those other processes during the window. */
+  readonly topOthers: readonly { readonly command: string; readonly cores: number }[];
 }
 
 export interface Measured {

@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 import type { RunningCluster } from "./bench-node.ts";
 import { startEnvironment } from "./environments.ts";
 import type { ClientTransport } from "./load-generator.ts";
-import { markdownFailures, markdownTable, markdownTargets } from "./markdown-report.ts";
+import { markdownContention, markdownFailures, markdownTable, markdownTargets } from "./markdown-report.ts";
 import { loadAverage } from "./proc-stats.ts";
 import type { Measured, RowResult } from "./row-result.ts";
 import { runBulkRows, runLoadScenario, type RunOptions } from "./scenario-runner.ts";
@@ -170,9 +170,10 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
       : []),
   ].join("\n");
   const failures = markdownFailures(withRatios);
+  const contention = otherCores > 0.25 ? markdownContention(withRatios) : "";
   const targetSection = shownTargets.length === 0 ? [] : ["### Targets", "", markdownTargets(shownTargets)];
   if (shownTargets.length < targets.length) targetSection.push("", `(${targets.length - shownTargets.length} more targets need scenarios outside this selection.)`);
-  console.log([header, "", markdownTable(withRatios), "", ...(failures ? [failures, ""] : []), ...targetSection].join("\n"));
+  console.log([header, "", markdownTable(withRatios), "", ...(failures ? [failures, ""] : []), ...(contention ? [contention, ""] : []), ...targetSection].join("\n"));
 
   const json = {
     startedAt: started.toISOString(),

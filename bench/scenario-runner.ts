@@ -2,7 +2,7 @@
 import type { BenchNode, RunningCluster } from "./bench-node.ts";
 import { BULK_TABLE } from "./environments.ts";
 import { generateLoad, type ClientTransport, type LoadLength } from "./load-generator.ts";
-import { machineBusySeconds, processCpuSeconds, readMemory } from "./proc-stats.ts";
+import { commandLine, everyProcessCpu, machineBusySeconds, processCpuSeconds, readMemory, type ProcessCpu } from "./proc-stats.ts";
 import { QuorumliteCluster } from "./quorumlite-cluster.ts";
 import type { CpuShare, Measured, NodeMemory } from "./row-result.ts";
 import type { BulkRowsScenario, LoadScenario, Target } from "./scenarios.ts";
@@ -39,7 +39,12 @@ export async function memoryOf(cluster: RunningCluster): Promise<NodeMemory[]> {
 
 /** Samples CPU counters when the measured window opens and closes. */
 function cpuProbe(cluster: RunningCluster) {
-  const sample = () => ({ at: performance.now(), machine: machineBusySeconds(), servers: cluster.nodes.reduce((a, n) => a + processCpuSeconds(n.pid), 0) });
+  const sample = () => ({
+    at: performance.now(),
+    machine: machineBusySeconds(),
+    servers: cluster.nodes.reduce((a, n) => a + processCpuSeconds(n.pid), 0),
+    everyone: everyProcessCpu(),
+  });
   let start: ReturnType<typeof sample> | null = null;
   let end: ReturnType<typeof sample> | null = null;
   return {
@@ -49,9 +54,24 @@ function cpuProbe(cluster: RunningCluster) {
       const seconds = (end.at - start.at) / 1000;
       const servers = (end.servers - start.servers) / seconds;
       const machine = (end.machine - start.machine) / seconds;
-      return { servers, generator: generatorCores, other: Math.max(0, machine - servers - generatorCores) };
+      return { servers, generator: generatorCores, other: Math.max(0, machine - servers - generatorCores), topOthers: busiestOthers(start.everyone, end.everyone, seconds) };
     },
   };
+}
+
+/** Processes other than this orchestrator and its children (servers, generators), busiest first. */
+function busiestOthers(before: Map<number, ProcessCpu>, after: Map<number, ProcessCpu>, seconds: number): { command: string; cores: number }[] {
+  const ours = (p: ProcessCpu) => p.pid === process.pid || p.ppid === process.pid;
+  const busy: { pid: number; command: string; cores: number }[] = [];
+  for (const p of after.values()) {
+    if (ours(p)) continue;
+    const cores = (p.cpuSeconds - (before.get(p.pid)?.cpuSeconds ?? 0)) / seconds;
+    if (cores >= 0.05) busy.push({ pid: p.pid, command: p.command, cores });
+  }
+  return busy
+    .sort((a, b) => b.cores - a.cores)
+    .slice(0, 3)
+    .map((b) => ({ command: commandLine(b.pid, b.command).slice(0, 100), cores: b.cores }));
 }
 
 export async function runLoadScenario(s: LoadScenario, cluster: RunningCluster, opts: RunOptions): Promise<Measured> {
