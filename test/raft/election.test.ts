@@ -138,6 +138,20 @@ describe("elections", () => {
     expect(a.propose(new Uint8Array([1]))).toEqual({ ok: false, reason: "not-leader", leader: null });
   });
 
+  test("a rejected higher-term vote request moves the term but does not reset the election timer", () => {
+    const c = new TestCluster(["a", "b", "c"], { config: { preVote: false, checkQuorum: false, random: () => 0 } });
+    c.elect("a");
+    c.propose("a", "x");
+    c.stabilize();
+    c.tick("b", 9);
+    // c's log is behind: b refuses, adopts term 5, and still times out on schedule.
+    c.raft("b").step({ type: "vote", from: "c", to: "b", term: 5, pre: false, lastIndex: 1, lastTerm: 1, transfer: false });
+    expect(c.raft("b").status().term).toBe(5);
+    expect(c.raft("b").status().vote).toBeNull();
+    c.tick("b", 1);
+    expect(c.raft("b").status().role).toBe("candidate");
+  });
+
   test("learners never campaign", () => {
     const c = new TestCluster(["a", "b", "l"], { learners: ["l"] });
     c.tick("l", 100);
