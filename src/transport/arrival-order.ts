@@ -53,14 +53,15 @@ export class ArrivalOrder {
       const slot = this.slots.shift()!;
       slot.run?.();
     }
-    if (this.slots.length === 0 && this.timer !== null) {
+    if (this.slots.length < 2 && this.timer !== null) {
       clearTimeout(this.timer);
       this.timer = null;
     } else this.arm();
   }
 
+  /** Only a head with someone waiting behind it needs a deadline. */
   private arm(): void {
-    if (this.timer !== null || this.slots.length === 0) return;
+    if (this.timer !== null || this.slots.length < 2) return;
     const wait = Math.max(0, this.slots[0]!.enteredAt + this.maxWaitMs - performance.now());
     this.timer = setTimeout(() => {
       this.timer = null;

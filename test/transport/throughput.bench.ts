@@ -31,36 +31,52 @@ function append(i: number, payload: Uint8Array): Message {
   return { type: "append", from: "a", to: "b", term: 1, prevIndex: i, prevTerm: 1, commit: i, entries: [{ type: "normal", term: 1, index: i + 1, data: payload }] };
 }
 
-/** Closed loop: every macrotask, send `perTick` messages unless the link already has plenty queued. */
-async function stream(label: string, perTick: number, make: (i: number) => Message): Promise<void> {
+/**
+ * Closed loop without polling: `window` batches of `perBatch` messages are kept outstanding;
+ * each delivery at b makes a send another batch (each batch from its own macrotask, so it
+ * travels as its own POST unless the link merges due batches).
+ */
+async function stream(label: string, perBatch: number, make: (i: number) => Message, window = 16): Promise<void> {
   let received = 0;
-  const { a, b } = await pair((msgs) => {
-    received += msgs.length;
-  });
-  const link = () => a.stats().peers[0]!;
   let i = 0;
-  const t0 = performance.now();
-  const end = t0 + seconds * 1000;
-  while (performance.now() < end) {
-    const s = link();
-    if (s.queuedMessages + s.inflightBatches * perTick < 16 * perTick) {
-      const batch: Message[] = [];
-      for (let k = 0; k < perTick; k++) batch.push(make(i++));
-      a.send(batch);
+  let running = true;
+  let a: PeerTransport | null = null;
+  const sendBatch = (): void => {
+    const batch: Message[] = [];
+    for (let k = 0; k < perBatch; k++) batch.push(make(i++));
+    a!.send(batch);
+  };
+  let owed = 0;
+  const t = await pair((msgs) => {
+    received += msgs.length;
+    if (!running) return;
+    owed += msgs.length;
+    while (owed >= perBatch) {
+      owed -= perBatch;
+      setImmediate(sendBatch);
     }
-    await new Promise((r) => setImmediate(r));
-  }
-  while (link().sentMessages + link().droppedMessages < i) await Bun.sleep(1);
+  });
+  a = t.a;
+  const link = () => t.a.stats().peers[0]!;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let w = 0; w < window; w++) setImmediate(sendBatch);
+  await Bun.sleep(seconds * 1000);
+  running = false;
   const elapsed = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuUs = cpu.user + cpu.system;
+  await Bun.sleep(50);
   const s = link();
   console.log(
-    `${label.padEnd(44)} ${Math.round(received / elapsed).toLocaleString("en").padStart(10)} msg/s ` +
-      `${Math.round(s.sentBatches / elapsed).toLocaleString("en").padStart(8)} batches/s  ` +
-      `avg ${(s.sentMessages / s.sentBatches).toFixed(1)} msg/batch, peak in flight ${s.peakInflightBatches}, dropped ${s.droppedMessages}, ` +
-      `${((s.sentBytes / elapsed) / 1e6).toFixed(1)} MB/s on the wire`,
+    `${label.padEnd(40)} ${Math.round(received / elapsed).toLocaleString("en").padStart(9)} msg/s ` +
+      `${Math.round(s.sentBatches / elapsed).toLocaleString("en").padStart(7)} batches/s  ` +
+      `${(s.sentMessages / s.sentBatches).toFixed(1)} msg/batch, peak in flight ${s.peakInflightBatches}, dropped ${s.droppedMessages}, ` +
+      `${((s.sentBytes / elapsed) / 1e6).toFixed(1)} MB/s; CPU (both ends) ${(cpuUs / s.sentBatches).toFixed(0)} µs/batch, ` +
+      `${(cpuUs / s.sentMessages).toFixed(2)} µs/msg, ${(cpuUs / 1e6 / elapsed).toFixed(2)} cores`,
   );
-  await a.stop();
-  await b.stop();
+  await t.a.stop();
+  await t.b.stop();
 }
 
 /** One message out, one answer back, one at a time: the latency a commit pays per hop. */
@@ -92,6 +108,7 @@ async function rpc(concurrency: number): Promise<void> {
   const samples: number[] = [];
   const body = new Uint8Array(200);
   const end = performance.now() + seconds * 1000;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -103,7 +120,11 @@ async function rpc(concurrency: number): Promise<void> {
     }),
   );
   const elapsed = (performance.now() - t0) / 1000;
-  report(`request() x${concurrency}: ${Math.round(samples.length / elapsed).toLocaleString("en")} req/s`, samples);
+  const cpu = process.cpuUsage(cpu0);
+  report(
+    `request() x${concurrency}: ${Math.round(samples.length / elapsed).toLocaleString("en")} req/s, ${((cpu.user + cpu.system) / samples.length).toFixed(0)} µs CPU/req`,
+    samples,
+  );
   await a.stop();
   await b.stop();
 }
@@ -118,11 +139,12 @@ const hb = (i: number): Message => ({ type: "heartbeat", from: "a", to: "b", ter
 const small = new Uint8Array(100);
 const kb4 = new Uint8Array(4096);
 
-console.log(`Bun ${Bun.version}, ${seconds}s per scenario, loopback, one process`);
-await stream("heartbeats, 1 per tick (1 msg per POST)", 1, hb);
-await stream("heartbeats, 100 per tick", 100, hb);
-await stream("appends with a 100 B entry, 64 per tick", 64, (i) => append(i, small));
-await stream("appends with a 4 KiB entry, 64 per tick", 64, (i) => append(i, kb4));
+const load = (await Bun.file("/proc/loadavg").text().catch(() => "?")).split(" ")[0];
+console.log(`Bun ${Bun.version}, ${seconds}s per scenario, loopback, one process, load average ${load}`);
+await stream("heartbeats, 1 per batch", 1, hb);
+await stream("heartbeats, 100 per batch", 100, hb);
+await stream("appends (1 x 100 B entry), 64 per batch", 64, (i) => append(i, small));
+await stream("appends (1 x 4 KiB entry), 64 per batch", 64, (i) => append(i, kb4));
 await pingPong();
 await rpc(1);
 await rpc(64);
