@@ -35,9 +35,10 @@ export interface PeerResponse {
 
 /**
  * idle: no session (one is opened on demand) · connecting · connected ·
- * backoff: the last session failed; traffic is dropped until the timer ends · closed: stopped.
+ * backoff: the last session failed; traffic is dropped until the timer ends · closed: stopped ·
+ * invalid: the peer's raft address cannot be parsed; everything to it is dropped or refused.
  */
-export type LinkState = "idle" | "connecting" | "connected" | "backoff" | "closed";
+export type LinkState = "idle" | "connecting" | "connected" | "backoff" | "closed" | "invalid";
 
 export interface PeerLinkStats {
   readonly id: NodeId;
@@ -84,7 +85,8 @@ interface Batch {
 const ERROR_BODY_BYTES = 4096;
 
 export class PeerLink {
-  readonly origin: string;
+  /** `http://host:port`, or null when raftAddr is not a valid address. */
+  readonly origin: string | null;
   private session: ClientHttp2Session | null = null;
   private state: LinkState = "idle";
   private failures = 0;
@@ -126,7 +128,15 @@ export class PeerLink {
     readonly raftAddr: string,
     private readonly ctx: LinkContext,
   ) {
-    this.origin = peerOrigin(raftAddr);
+    let origin: string | null = null;
+    try {
+      origin = peerOrigin(raftAddr);
+    } catch (e) {
+      // Addresses come from replicated membership: a bad one must not take the node down.
+      this.state = "invalid";
+      this.lastError = (e as Error).message;
+    }
+    this.origin = origin;
   }
 
   // ---------------------------------------------------------------------------
@@ -134,7 +144,7 @@ export class PeerLink {
   // ---------------------------------------------------------------------------
 
   enqueue(msg: Message): void {
-    if (this.state === "closed" || this.state === "backoff") {
+    if (this.state === "closed" || this.state === "backoff" || this.state === "invalid") {
       this.droppedMessages++;
       return;
     }
@@ -170,7 +180,7 @@ export class PeerLink {
   }
 
   private pump(): void {
-    if (this.state === "closed" || this.state === "backoff") return;
+    if (this.state === "closed" || this.state === "backoff" || this.state === "invalid") return;
     const { maxInflightBatches, maxBatchBytes } = this.ctx.limits;
     while (this.outboxHead < this.outbox.length && this.inflight < maxInflightBatches) {
       const now = performance.now();
@@ -367,6 +377,8 @@ export class PeerLink {
    */
   async sendSnapshot(msg: SnapshotMsg, file: string): Promise<void> {
     if (this.state === "closed") throw new PeerRequestError("closed", this.id, "transport stopped");
+    const origin = this.origin;
+    if (origin === null) throw new PeerRequestError("invalid", this.id, this.lastError ?? "invalid raft address");
     let fh: FileHandle;
     try {
       fh = await open(file, "r");
@@ -390,7 +402,7 @@ export class PeerLink {
       if (delay > 0) await Bun.sleep(delay);
       if (failure !== null) throw failure;
       const preamble = encodeSnapshotPreamble(msg, size);
-      session = connect(this.origin);
+      session = connect(origin);
       session.on("error", (e) => this.noteError(`snapshot session: ${e.message}`));
       const stream = session.request(
         this.headers(ROUTE_SNAPSHOT, { "content-type": CONTENT_TYPE_SNAPSHOT, "content-length": preamble.length + size }),
@@ -447,7 +459,7 @@ export class PeerLink {
   // ---------------------------------------------------------------------------
 
   private ensureSession(): ClientHttp2Session | null {
-    if (this.state === "closed" || this.state === "backoff") return null;
+    if (this.state === "closed" || this.state === "backoff" || this.origin === null) return null;
     if (this.session !== null) return this.session;
     const s = connect(this.origin);
     this.session = s;
@@ -515,9 +527,9 @@ export class PeerLink {
   }
 
   private unreachable(): PeerRequestError {
-    return this.state === "closed"
-      ? new PeerRequestError("closed", this.id, "transport stopped")
-      : new PeerRequestError("unreachable", this.id, `unreachable (${this.lastError ?? "reconnecting"})`);
+    if (this.state === "closed") return new PeerRequestError("closed", this.id, "transport stopped");
+    if (this.state === "invalid") return new PeerRequestError("invalid", this.id, this.lastError ?? "invalid raft address");
+    return new PeerRequestError("unreachable", this.id, `unreachable (${this.lastError ?? "reconnecting"})`);
   }
 
   private noteError(message: string): void {

@@ -63,6 +63,22 @@ describe("peer links", () => {
     expect(peerStats(a.transport, "b").sentBatches).toBeGreaterThan(1);
   });
 
+  test("IPv6 literals work; a malformed address makes an invalid link, not an exception", async () => {
+    const b = await startNode("b", { listen: { hostname: "::1", port: 0 } });
+    const a = await startNode("a");
+    expect(() =>
+      a.transport.setPeers([
+        { id: "b", raftAddr: `[::1]:${b.transport.port}` },
+        { id: "c", raftAddr: "no-port-here" },
+      ]),
+    ).not.toThrow();
+    a.transport.send([heartbeat("a", "b", 5), heartbeat("a", "c", 5)]);
+    await waitFor("delivery over IPv6", () => b.received.length === 1);
+    expect(peerStats(a.transport, "c")).toMatchObject({ state: "invalid", droppedMessages: 1 });
+    expect(peerStats(a.transport, "c").lastError).toContain("no-port-here");
+    await expect(a.transport.request("c", "x", new Uint8Array(0), 100)).rejects.toMatchObject({ kind: "invalid" });
+  });
+
   test("the same port accepts HTTP/1.1 and raw HTTP/2 peers that carry the secret, and nothing else", async () => {
     const b = await startNode("b");
     const url = `http://${b.addr}/raft/messages`;
