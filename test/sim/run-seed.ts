@@ -5,6 +5,7 @@
  */
 import type { PlantedBug } from "../../src/raft/types.ts";
 import { Cluster } from "./cluster.ts";
+import type { CheckerOptions } from "./invariants.ts";
 import { awaitConvergence, healEverything } from "./liveness.ts";
 import { Nemesis } from "./nemesis.ts";
 import { randomScenario, type Scenario } from "./scenario.ts";
@@ -18,6 +19,7 @@ export interface SeedOptions {
   readonly trace?: (line: string) => void;
   /** Adjusts the drawn scenario (scenario tests pin some knobs). */
   readonly tweak?: (s: Scenario) => Scenario;
+  readonly checks?: CheckerOptions;
 }
 
 export interface SeedResult {
@@ -29,7 +31,7 @@ export interface SeedResult {
   readonly stats: RunStats;
 }
 
-export function buildCluster(s: Scenario, trace?: (line: string) => void): Cluster {
+export function buildCluster(s: Scenario, trace?: (line: string) => void, checks?: CheckerOptions): Cluster {
   return new Cluster({
     seed: s.seed,
     voters: s.voters,
@@ -50,13 +52,14 @@ export function buildCluster(s: Scenario, trace?: (line: string) => void): Clust
     snapshotTransferMs: s.snapshotTransferMs,
     maxSteps: s.maxSteps,
     ...(trace ? { trace } : {}),
+    ...(checks ? { checks } : {}),
   });
 }
 
 export function runSeed(seed: number, opts: SeedOptions = {}): SeedResult {
   const drawn = randomScenario(seed, opts.bug);
   const s = opts.tweak ? opts.tweak(drawn) : drawn;
-  const c = buildCluster(s, opts.trace);
+  const c = buildCluster(s, opts.trace, opts.checks);
   let violation: Violation | null = null;
   try {
     c.trace(`scenario ${JSON.stringify({ ...s, voters: s.voters.map((v) => `${v.id}@${v.region}`), spares: s.spares.map((v) => `${v.id}@${v.region}`) })}`);

@@ -4,6 +4,8 @@
  */
 import type { PlantedBug, RaftConfig } from "../../src/raft/types.ts";
 import type { Placement } from "./cluster.ts";
+import { churn, figure8Reliable, figure8Unreliable, leaseChaos } from "./lab-scenarios.ts";
+import { ALL_FAULTS, type FaultKind } from "./nemesis.ts";
 import type { LinkFaults } from "./network.ts";
 import { Prng } from "./prng.ts";
 
@@ -29,6 +31,8 @@ export interface Scenario {
   readonly chaosMs: number;
   /** Mean ms between fault actions (crash, partition, heal, slow disk, …); 0 disables the nemesis. */
   readonly nemesisMeanMs: number;
+  /** Which faults the nemesis draws from. */
+  readonly faultKinds: readonly FaultKind[];
   /** Mean duration of one fault (partition, slow disk, loss burst). */
   readonly faultMeanMs: number;
   readonly proposeMeanMs: number;
@@ -79,7 +83,7 @@ export function randomScenario(seed: number, bug: PlantedBug | undefined): Scena
   const faults: LinkFaults = lossy
     ? { loss: rng.pick([0.01, 0.05, 0.15]), duplicate: rng.pick([0, 0.02, 0.1]), reorder: rng.pick([0.02, 0.1, 0.3]), reorderMs: rng.range(5, 60) }
     : { loss: 0, duplicate: 0, reorder: 0, reorderMs: 0 };
-  return {
+  const base: Scenario = {
     seed,
     voters,
     spares,
@@ -96,6 +100,7 @@ export function randomScenario(seed: number, bug: PlantedBug | undefined): Scena
     chaosMs: rng.range(800, 1800),
     nemesisMeanMs: rng.pick([40, 80, 150, 300]),
     faultMeanMs: rng.pick([40, 120, 400]),
+    faultKinds: ALL_FAULTS,
     proposeMeanMs: rng.pick([2, 5, 10, 20]),
     readMeanMs: rng.pick([4, 10, 25]),
     leaseReadShare: rng.pick([0.1, 0.5, 0.9]),
@@ -104,4 +109,11 @@ export function randomScenario(seed: number, bug: PlantedBug | undefined): Scena
     livenessMs: 5000,
     maxSteps: 600_000,
   };
+  // A fifth of the seeds take one of the lab-test shapes instead of the general mix.
+  const shape = rng.next();
+  if (shape < 0.05) return figure8Reliable(base);
+  if (shape < 0.1) return figure8Unreliable(base);
+  if (shape < 0.15) return churn(base);
+  if (shape < 0.2) return leaseChaos(base);
+  return base;
 }

@@ -115,11 +115,25 @@ export class Workload {
     if (!this.c.nodes.has(p.id)) this.c.addNode(p);
   }
 
-  private proposeConf(l: SimNode, change: Parameters<SimNode["proposeConfChange"]>[0]): void {
+  private proposeConf(l: SimNode, change: Parameters<SimNode["proposeConfChange"]>[0], impatient = true): void {
     if (change.op === "remove") this.removed.add(change.id);
     const r = l.proposeConfChange(change);
     if (r?.ok) this.c.stats.confChanges++;
     this.c.trace(`operator: ${JSON.stringify(change)} on ${l.id} → ${r === null ? "down" : r.ok ? `index ${r.index}` : r.reason}`);
+    // An impatient operator fires a second change right away; the core must refuse it while the first is pending.
+    if (r?.ok && impatient && this.rng.chance(0.3)) this.secondChange(l);
+  }
+
+  private secondChange(l: SimNode): void {
+    const members = l.status().membership.members;
+    const voters = members.filter((m) => m.role === "voter");
+    const spare = this.s.spares.find((p) => !this.removed.has(p.id) && !this.c.nodes.has(p.id));
+    if (spare !== undefined) {
+      this.ensureStarted(spare);
+      this.proposeConf(l, { op: "add-learner", member: { id: spare.id, region: spare.region } }, false);
+    } else if (voters.length > 3) {
+      this.proposeConf(l, { op: "remove", id: this.rng.pick(voters).id }, false);
+    }
   }
 
   /** An operator stops a removed node's machine once the removal is committed (some node applied it). */
