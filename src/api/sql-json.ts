@@ -26,10 +26,11 @@ export function plainValue(v: SqlValue): unknown {
   return v;
 }
 
-export function typedValue(v: SqlValue, decltypeIsReal = false): TypedValue {
+/** Results carry INTEGER as bigint and REAL as number (src/db/command.ts). */
+export function typedValue(v: SqlValue): TypedValue {
   if (v === null) return { type: "null" };
   if (typeof v === "bigint") return { type: "integer", value: v.toString() };
-  if (typeof v === "number") return Number.isInteger(v) && !decltypeIsReal ? { type: "integer", value: String(v) } : { type: "float", value: v };
+  if (typeof v === "number") return { type: "float", value: v };
   if (typeof v === "string") return { type: "text", value: v };
   return { type: "blob", base64: Buffer.from(v).toString("base64") };
 }

@@ -4,7 +4,13 @@
  * replica. Encoded into a Raft entry's `data` by `encodeCommand`.
  */
 
-/** A SQL value as it crosses the state machine boundary. Integers beyond 2^53 are bigint. */
+/**
+ * A SQL value as it crosses the state machine boundary. In results, INTEGER
+ * values are always bigint and REAL values number (so 2 and 2.0 stay apart).
+ * As arguments, a bigint binds as INTEGER, and a number as bun:sqlite binds
+ * it: INTEGER when it is integral within 2^53 (a JS number cannot tell 2.0
+ * from 2, so an integral float argument lands as INTEGER), REAL otherwise.
+ */
 export type SqlValue = null | number | bigint | string | Uint8Array;
 
 export type SqlArgs = readonly SqlValue[] | Readonly<Record<string, SqlValue>>;
@@ -64,7 +70,12 @@ export interface StatementResult {
   readonly columns: readonly Column[];
   readonly rows: readonly (readonly SqlValue[])[];
   readonly rowsAffected: number;
-  /** null when the statement inserted nothing (Hrana `last_insert_rowid: null`). */
+  /**
+   * null when the statement inserted nothing (Hrana `last_insert_rowid: null`).
+   * A number where it is safe, a bigint beyond 2^53 (on every path, RETURNING
+   * included): it is a count-like field beside rowsAffected, not a row value,
+   * so it keeps no storage class, and every encoder writes it as an exact integer.
+   */
   readonly lastInsertRowid: bigint | number | null;
 }
 

@@ -1,7 +1,10 @@
 /**
  * One bun:sqlite connection with a prepared-statement cache, and the
  * translation between bun's results and the state machine's StatementResult
- * (rows as arrays, integers as number when safe and bigint beyond 2^53).
+ * (rows as arrays). User results keep SQLite's storage class exactly: every
+ * INTEGER as bigint, every REAL as number, so 2 and 2.0 stay apart on the
+ * wire. Internal queries and lastInsertRowid get numbers where they are safe
+ * (see StatementResult in command.ts).
  */
 import type { Database, Statement as BunStatement } from "bun:sqlite";
 import type { Column, SqlArgs, SqlValue, StatementResult } from "./command.ts";
@@ -9,6 +12,7 @@ import { LruCache } from "./lru-cache.ts";
 
 type Binding = Exclude<SqlValue, null> | null;
 
+/** A number where it is safe, else the bigint: for internal queries and lastInsertRowid, never for user rows. */
 function toSqlValue(v: unknown): SqlValue {
   if (typeof v === "bigint") {
     return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v;
@@ -91,7 +95,8 @@ export class SqlConnection {
         lastInsertRowid: inserted ? (toSqlValue(r.lastInsertRowid) as number | bigint) : null,
       };
     }
-    const rows = normalizeRows(st.values(...bindings));
+    // prepare() turned safeIntegers on: bun gives every INTEGER as bigint and every REAL as number, the contract as is.
+    const rows = st.values(...bindings) as SqlValue[][];
     const names = st.columnNames;
     const types = st.declaredTypes;
     const columns: Column[] = names.map((name, i) => ({ name, decltype: types[i] ?? null }));

@@ -45,7 +45,7 @@ describe("applied index", () => {
     sm.close();
     const again = StateMachine.open(path);
     expect(again.appliedIndex()).toBe(4);
-    expect(count(again, "SELECT count(*) FROM t")).toBe(2);
+    expect(count(again, "SELECT count(*) FROM t")).toBe(2n);
     again.close();
   });
 
@@ -94,8 +94,8 @@ describe("applied index", () => {
     const index = sm.appliedIndex();
     expect([1, 2]).toContain(index);
     // Index and data moved together.
-    expect(count(sm, "SELECT n FROM counter")).toBe(index - 1);
-    expect(count(sm, "SELECT count(*) FROM big")).toBe(index === 2 ? 400000 : 0);
+    expect(count(sm, "SELECT n FROM counter")).toBe(BigInt(index - 1));
+    expect(count(sm, "SELECT count(*) FROM big")).toBe(index === 2 ? 400000n : 0n);
     // The node then re-applies from its log: entry 2 lands exactly once.
     sm.applyEntries([
       {
@@ -104,8 +104,8 @@ describe("applied index", () => {
       },
     ]);
     expect(sm.appliedIndex()).toBe(2);
-    expect(count(sm, "SELECT n FROM counter")).toBe(1);
-    expect(count(sm, "SELECT count(*) FROM big")).toBe(400000);
+    expect(count(sm, "SELECT n FROM counter")).toBe(1n);
+    expect(count(sm, "SELECT count(*) FROM big")).toBe(400000n);
     sm.close();
   });
 });
@@ -139,8 +139,9 @@ describe("statement results", () => {
       { name: "two", decltype: null },
     ]);
     expect(select!.rows).toEqual([
-      [1, "Alice", 1.5, new Uint8Array([1, 2]), 2],
-      [2, "Bob", 2, null, 2],
+      // Bob's score is the REAL 2.0: a number, where the INTEGERs are bigints.
+      [1n, "Alice", 1.5, new Uint8Array([1, 2]), 2n],
+      [2n, "Bob", 2, null, 2n],
     ]);
     expect(select!.rowsAffected).toBe(0);
     expect(select!.lastInsertRowid).toBeNull();
@@ -150,16 +151,16 @@ describe("statement results", () => {
         { name: "id", decltype: "INTEGER" },
         { name: "name", decltype: "TEXT" },
       ],
-      rows: [[3, "Carol"]],
+      rows: [[3n, "Carol"]],
       rowsAffected: 1,
       lastInsertRowid: 3,
     });
-    expect(upd2).toMatchObject({ rows: [[2], [3]], rowsAffected: 2, lastInsertRowid: null });
+    expect(upd2).toMatchObject({ rows: [[2n], [3n]], rowsAffected: 2, lastInsertRowid: null });
     expect(del).toMatchObject({ rowsAffected: 1, lastInsertRowid: null });
     sm.close();
   });
 
-  test("integers beyond 2^53 come back as bigint, others as number", () => {
+  test("every INTEGER comes back as bigint, beyond 2^53 too; lastInsertRowid is a number where it is safe", () => {
     const sm = openFresh();
     const out = results(
       sm.applyEntries([
@@ -176,9 +177,29 @@ describe("statement results", () => {
     );
     expect(out[1]!.lastInsertRowid).toBe(9007199254740993n);
     expect(out[3]!.rows).toEqual([
-      [5, 9007199254740991],
+      [5n, 9007199254740991n],
       [9007199254740993n, -9007199254740993n],
     ]);
+    sm.close();
+  });
+
+  test("the storage class survives: INTEGER as bigint, REAL as number, so 2 and 2.0 stay apart (a remembered outcome too)", () => {
+    const sm = openFresh();
+    const sql = "SELECT a, typeof(a), r, i, 1, 1.0, CAST(2 AS REAL), -0.0 FROM t ORDER BY rowid";
+    const out = sm.applyEntries([
+      { index: 1, command: stmts(["CREATE TABLE t (a, r REAL, i INTEGER)", "INSERT INTO t VALUES (2.0, 2, '7'), (2, 2.5, 3.0)"]) },
+      { index: 2, command: stmts([sql], { requestId: "typed" }) },
+      { index: 3, command: stmts([sql], { requestId: "typed" }) },
+    ]);
+    const rows = results(out[1]!)[0]!.rows;
+    expect(rows).toEqual([
+      [2, "real", 2, 7n, 1n, 1, 2, -0],
+      [2n, "integer", 2.5, 3n, 1n, 1, 2, -0],
+    ]);
+    expect(Object.is(rows[0]![7], -0)).toBe(true);
+    // The retry gets the outcome back from the request log's bytes, types and all.
+    expect(out[2]).toEqual(out[1]!);
+    expect(results(out[2]!)[0]!.rows.map((r) => r.map((v) => typeof v))).toEqual(rows.map((r) => r.map((v) => typeof v)));
     sm.close();
   });
 
@@ -192,9 +213,9 @@ describe("statement results", () => {
       { index: 4, command: stmts([["INSERT INTO t VALUES (:a, :b)", { a: 3 }]]) },
     ]);
     expect(okRows(sm.read([{ stmt: { sql: "SELECT a, b FROM t ORDER BY rowid" } }]).steps[0])).toEqual([
-      [1, 2],
+      [1n, 2n],
       [null, null],
-      [3, null],
+      [3n, null],
     ]);
     sm.close();
   });
@@ -209,7 +230,7 @@ describe("statement results", () => {
     expect(results(out[0]!)[0]).toMatchObject({ rowsAffected: 1, lastInsertRowid: 2 });
     expect(out[1]).toMatchObject({ ok: false, error: { code: "SQL_MANY_STATEMENTS", statementIndex: 0 } });
     expect(out[2]).toMatchObject({ ok: false, error: { code: "SQL_NO_STATEMENT" } });
-    expect(count(sm, "SELECT count(*) FROM t")).toBe(2);
+    expect(count(sm, "SELECT count(*) FROM t")).toBe(2n);
     sm.close();
   });
 });
@@ -237,7 +258,7 @@ describe("errors and atomicity", () => {
     expect(out[4]).toMatchObject({ ok: false, error: { code: "SQLITE_CONSTRAINT_CHECK" } });
     expect(out[5]).toMatchObject({ ok: false, error: { code: "SQLITE_ERROR", message: "no such table: nope" } });
     expect(out[6]).toMatchObject({ ok: false, error: { code: "SQLITE_ERROR" } });
-    expect(count(sm, "SELECT count(*) FROM t")).toBe(0);
+    expect(count(sm, "SELECT count(*) FROM t")).toBe(0n);
     expect(sm.appliedIndex()).toBe(7);
     sm.close();
   });
@@ -249,7 +270,7 @@ describe("errors and atomicity", () => {
       { index: 2, command: stmts(["INSERT INTO t VALUES (1)", "INSERT INTO t VALUES (1)", "INSERT INTO t VALUES (3)"]) },
     ]);
     expect(out[1]).toMatchObject({ ok: false, results: [{ rowsAffected: 1 }], error: { statementIndex: 1 } });
-    expect(okRows(sm.read([{ stmt: { sql: "SELECT id FROM t" } }]).steps[0])).toEqual([[1]]);
+    expect(okRows(sm.read([{ stmt: { sql: "SELECT id FROM t" } }]).steps[0])).toEqual([[1n]]);
     sm.close();
   });
 
@@ -267,14 +288,14 @@ describe("errors and atomicity", () => {
     ]);
     for (const o of out.slice(1, 7)) expect(o).toMatchObject({ ok: false, error: { code: "SQLITE_AUTH" } });
     expect(out[7]).toMatchObject({ ok: true });
-    expect(count(sm, "SELECT count(*) FROM t")).toBe(0);
+    expect(count(sm, "SELECT count(*) FROM t")).toBe(0n);
     const raw = new Database(sm.path, { readonly: true });
     expect(raw.query("PRAGMA journal_mode").get()).toEqual({ journal_mode: "wal" });
     raw.close();
-    expect(count(sm, "PRAGMA user_version")).toBe(7);
+    expect(count(sm, "PRAGMA user_version")).toBe(7n);
     // foreign_keys stays at the state machine's setting (SQLite ignores it inside a transaction).
     sm.applyEntries([{ index: 9, command: stmts(["CREATE TABLE p (id INTEGER PRIMARY KEY)", "CREATE TABLE c (p REFERENCES p(id))", "INSERT INTO c VALUES (42)"]) }]);
-    expect(count(sm, "SELECT count(*) FROM c")).toBe(1);
+    expect(count(sm, "SELECT count(*) FROM c")).toBe(1n);
     sm.close();
   });
 
@@ -323,7 +344,8 @@ describe("exactly-once request ids", () => {
     expect(out[2]).toEqual(out[1]!);
     const later = sm.applyEntries([{ index: 4, command: stmts([["INSERT INTO t (v) VALUES (?) RETURNING id, v", [1]]], { requestId: "client-1:1" }) }]);
     expect(later[0]).toEqual(out[1]!);
-    expect(count(sm, "SELECT count(*) FROM t")).toBe(1);
+    expect(results(later[0]!)[0]!.rows).toEqual([[1n, 9007199254740993n]]);
+    expect(count(sm, "SELECT count(*) FROM t")).toBe(1n);
     sm.close();
   });
 
@@ -337,11 +359,11 @@ describe("exactly-once request ids", () => {
       { index: 8, command: stmts([["INSERT INTO t VALUES (?)", [0]]], { requestId: "r0" }) },
     ]);
     expect(okRows(sm.read([{ stmt: { sql: "SELECT v, count(*) FROM t GROUP BY v ORDER BY v" } }]).steps[0])).toEqual([
-      [0, 2],
-      [1, 1],
-      [2, 1],
-      [3, 1],
-      [4, 1],
+      [0n, 2n],
+      [1n, 1n],
+      [2n, 1n],
+      [3n, 1n],
+      [4n, 1n],
     ]);
     const db = new Database(sm.path, { readonly: true });
     expect(db.query("SELECT count(*) AS n FROM _quorumlite_requests").get()).toEqual({ n: 3 });

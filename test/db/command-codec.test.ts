@@ -84,9 +84,11 @@ describe("outcome codec", () => {
               { name: "expr", decltype: null },
             ],
             rows: [
-              [1, 2n ** 62n],
+              [1n, 2n ** 62n],
               [null, new Uint8Array([7])],
               ["x", 0.25],
+              // A REAL 2.0 and an INTEGER 2: results keep them apart, and so must the request log.
+              [2, 2n],
             ],
             rowsAffected: 3,
             lastInsertRowid: 2n ** 60n,
@@ -100,5 +102,7 @@ describe("outcome codec", () => {
       },
     ];
     for (const o of outcomes) expect(decodeOutcome(encodeOutcome(o))).toEqual(o);
+    const back = decodeOutcome(encodeOutcome(outcomes[0]!)) as Extract<CommandOutcome, { kind: "statements" }>;
+    expect(back.results[0]!.rows[3]!.map((v) => typeof v)).toEqual(["number", "bigint"]);
   });
 });

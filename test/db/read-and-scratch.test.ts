@@ -20,7 +20,7 @@ describe("read", () => {
     const out = sm.read([q("SELECT v FROM t WHERE id = ?", [2]), { stmt: { sql: "SELECT nope FROM t" } }, { ...q("SELECT 1"), condition: { type: "error", step: 1 } }]);
     expect(okRows(out.steps[0])).toEqual([["two"]]);
     expect(out.steps[1]).toMatchObject({ ok: false, error: { code: "SQLITE_ERROR" } });
-    expect(okRows(out.steps[2])).toEqual([[1]]);
+    expect(okRows(out.steps[2])).toEqual([[1n]]);
     sm.close();
   });
 
@@ -44,12 +44,12 @@ describe("read", () => {
     const sm = openWithData();
     const out = sm.read([q("BEGIN TRANSACTION READONLY"), q("SELECT count(*) FROM t"), q("COMMIT"), q("ATTACH ':memory:' AS x"), q("PRAGMA query_only = 0")]);
     expect(out.steps.map((s) => s?.ok)).toEqual([true, true, true, false, false]);
-    expect(okRows(out.steps[1])).toEqual([[2]]);
+    expect(okRows(out.steps[1])).toEqual([[2n]]);
     expect(out.steps[3]).toMatchObject({ error: { code: "SQLITE_AUTH" } });
     // A read that leaves its transaction open does not hold the reader's snapshot afterwards.
     sm.read([q("BEGIN"), q("SELECT 1")]);
     sm.applyEntries([{ index: 2, command: stmts(["INSERT INTO t VALUES (3, 'three')"]) }]);
-    expect(okRows(sm.read([q("SELECT count(*) FROM t")]).steps[0])).toEqual([[3]]);
+    expect(okRows(sm.read([q("SELECT count(*) FROM t")]).steps[0])).toEqual([[3n]]);
     sm.close();
   });
 
@@ -71,7 +71,7 @@ describe("read", () => {
     const sm = openWithData();
     const scratch = sm.beginScratch(STAMP);
     expect(scratch.execute({ sql: "INSERT INTO t VALUES (3, 'uncommitted')" })).toMatchObject({ ok: true });
-    expect(okRows(sm.read([q("SELECT count(*) FROM t")]).steps[0])).toEqual([[2]]);
+    expect(okRows(sm.read([q("SELECT count(*) FROM t")]).steps[0])).toEqual([[2n]]);
     scratch.rollback();
     sm.close();
   });
@@ -102,23 +102,23 @@ describe("scratch (interactive transactions)", () => {
     expect(autocommit).toEqual([false, false, false, false, false, false, false, true]);
     expect(seen[2]).toMatchObject({ ok: false, error: { code: "SQLITE_CONSTRAINT_PRIMARYKEY" } });
     // Nothing of it is in the database yet.
-    expect(okRows(sm.read([q("SELECT count(*) FROM t")]).steps[0])).toEqual([[2]]);
+    expect(okRows(sm.read([q("SELECT count(*) FROM t")]).steps[0])).toEqual([[2n]]);
 
     const applied = stepsOf(sm.applyEntries([{ index: 2, command: batch(client.map((stmt) => ({ stmt })), { stamp }) }])[0]!);
     expect(applied).toEqual(seen);
-    expect(okRows(sm.read([q("SELECT count(*) FROM t")]).steps[0])).toEqual([[3]]);
+    expect(okRows(sm.read([q("SELECT count(*) FROM t")]).steps[0])).toEqual([[3n]]);
     sm.close();
   });
 
   test("committed entries applied meanwhile: the scratch is replayed and goes on, or aborts if what it read changed", () => {
     const sm = openWithData();
     const scratch = sm.beginScratch(STAMP);
-    expect(okRows(scratch.execute({ sql: "INSERT INTO t (v) VALUES ('tx') RETURNING id" }))).toEqual([[3]]);
+    expect(okRows(scratch.execute({ sql: "INSERT INTO t (v) VALUES ('tx') RETURNING id" }))).toEqual([[3n]]);
     // A no-op entry (new term, configuration) does not disturb it.
     sm.applyEntries([{ index: 2, command: null }]);
     expect(sm.appliedIndex()).toBe(2);
     expect(scratch.isAutocommit()).toBe(true);
-    expect(okRows(scratch.execute({ sql: "SELECT count(*) FROM t" }))).toEqual([[3]]);
+    expect(okRows(scratch.execute({ sql: "SELECT count(*) FROM t" }))).toEqual([[3n]]);
     // A write that changes what the scratch saw aborts it.
     sm.applyEntries([{ index: 3, command: stmts(["INSERT INTO t VALUES (3, 'raced')"]) }]);
     expect(() => scratch.execute({ sql: "SELECT 1" })).toThrow(ScratchAbortedError);

@@ -43,8 +43,8 @@ describe("transaction statements inside commands", () => {
     const out = stepsOf(apply(sm, batch(libsqlBatch("write", ["INSERT INTO t VALUES (1, 'a')", "INSERT INTO t VALUES (2, 'b')"]))));
     expect(out.map((s) => s?.ok ?? null)).toEqual([true, true, true, true, null]);
     expect(rowsOf(sm)).toEqual([
-      [1, "a"],
-      [2, "b"],
+      [1n, "a"],
+      [2n, "b"],
     ]);
     sm.close();
   });
@@ -55,7 +55,7 @@ describe("transaction statements inside commands", () => {
     const out = stepsOf(apply(sm, batch(libsqlBatch("deferred", ["INSERT INTO t VALUES (1, 'a')", "INSERT INTO t VALUES (9, 'dup')", "INSERT INTO t VALUES (3, 'c')"]))));
     expect(out.map((s) => s?.ok ?? null)).toEqual([true, true, false, null, null, true]);
     expect(out[2]).toMatchObject({ ok: false, error: { code: "SQLITE_CONSTRAINT_PRIMARYKEY" } });
-    expect(rowsOf(sm)).toEqual([[9, "existing"]]);
+    expect(rowsOf(sm)).toEqual([[9n, "existing"]]);
     sm.close();
   });
 
@@ -63,7 +63,7 @@ describe("transaction statements inside commands", () => {
     const sm = openWithTable();
     const out = stepsOf(apply(sm, batch(libsqlBatch("write", ["CREATE TABLE m (id INTEGER PRIMARY KEY)", "INSERT INTO m VALUES (1)"], true))));
     expect(out.map((s) => s?.ok ?? null)).toEqual([true, true, true, true, true, null, true]);
-    expect(okRows(sm.read([{ stmt: { sql: "SELECT id FROM m" } }]).steps[0])).toEqual([[1]]);
+    expect(okRows(sm.read([{ stmt: { sql: "SELECT id FROM m" } }]).steps[0])).toEqual([[1n]]);
     sm.close();
   });
 
@@ -71,14 +71,14 @@ describe("transaction statements inside commands", () => {
     const sm = openWithTable();
     const probe = (n: number): BatchStep => ({ stmt: { sql: `SELECT ${n}` }, condition: { type: "is_autocommit" } });
     const out = stepsOf(apply(sm, batch([probe(1), { stmt: { sql: "BEGIN" } }, probe(2), { stmt: { sql: "END" } }, probe(3)])));
-    expect(out.map((s) => (s === null ? "skipped" : (okRows(s)[0]?.[0] ?? "ok")))).toEqual([1, "ok", "skipped", "ok", 3]);
+    expect(out.map((s) => (s === null ? "skipped" : (okRows(s)[0]?.[0] ?? "ok")))).toEqual([1n, "ok", "skipped", "ok", 3n]);
     sm.close();
   });
 
   test("a transaction left open at the end of a command is rolled back; work before BEGIN stays", () => {
     const sm = openWithTable();
     apply(sm, stmts(["INSERT INTO t VALUES (1, 'before')", "BEGIN", "INSERT INTO t VALUES (2, 'inside')"]));
-    expect(rowsOf(sm)).toEqual([[1, "before"]]);
+    expect(rowsOf(sm)).toEqual([[1n, "before"]]);
     // The next command starts in autocommit mode.
     const out = stepsOf(apply(sm, batch([{ stmt: { sql: "SELECT 1" }, condition: { type: "is_autocommit" } }])));
     expect(out[0]).toMatchObject({ ok: true });
@@ -133,8 +133,8 @@ describe("transaction statements inside commands", () => {
       ]),
     );
     expect(rowsOf(sm)).toEqual([
-      [1, "outer"],
-      [3, "inner, released"],
+      [1n, "outer"],
+      [3n, "inner, released"],
     ]);
     // SAVEPOINT in autocommit mode starts a transaction; releasing it (case-insensitively) commits.
     const out = stepsOf(
@@ -153,7 +153,7 @@ describe("transaction statements inside commands", () => {
       ),
     );
     expect(out.map((s) => s?.ok ?? null)).toEqual([true, true, null, true, true, true, true, true]);
-    expect(rowsOf(sm).map((r) => (r as unknown[])[0])).toEqual([1, 3, 4]);
+    expect(rowsOf(sm).map((r) => (r as unknown[])[0])).toEqual([1n, 3n, 4n]);
     sm.close();
   });
 
@@ -173,7 +173,7 @@ describe("transaction statements inside commands", () => {
     );
     expect(out[2]).toMatchObject({ ok: false, error: { code: "SQLITE_READONLY" } });
     expect(out.map((s) => s?.ok)).toEqual([true, true, false, true, true]);
-    expect(rowsOf(sm)).toEqual([[2, "after"]]);
+    expect(rowsOf(sm)).toEqual([[2n, "after"]]);
     sm.close();
   });
 
@@ -186,7 +186,7 @@ describe("transaction statements inside commands", () => {
       apply(sm, batch([{ stmt: { sql: "BEGIN" } }, { stmt: { sql: "INSERT INTO t VALUES (1, 'a')" } }, { stmt: { sql: "INSERT INTO t VALUES (1, 'dup')" } }, { stmt: { sql: "COMMIT" } }])),
     );
     expect(out.map((s) => s?.ok)).toEqual([true, true, false, true]);
-    expect(rowsOf(sm)).toEqual([[1, "a"]]);
+    expect(rowsOf(sm)).toEqual([[1n, "a"]]);
     sm.close();
   });
 });
@@ -199,7 +199,7 @@ describe("client transactions inside all-or-nothing commands", () => {
     expect(rowsOf(sm)).toEqual([]);
     // The writer is healthy: the next command applies normally.
     expect(apply(sm, stmts(["BEGIN", "INSERT INTO t VALUES (3, 'c')", "COMMIT"], { transaction: true }))).toMatchObject({ ok: true });
-    expect(rowsOf(sm)).toEqual([[3, "c"]]);
+    expect(rowsOf(sm)).toEqual([[3n, "c"]]);
     sm.close();
   });
 });

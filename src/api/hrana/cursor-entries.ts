@@ -20,7 +20,7 @@ export function* cursorEntries(
     }
     const r = o.result;
     yield { type: "step_begin", step, cols: encodeCols(r) };
-    if (wantRows[step] ?? true) for (const row of r.rows) yield { type: "row", row: encodeRow(r, row) };
+    if (wantRows[step] ?? true) for (const row of r.rows) yield { type: "row", row: encodeRow(row) };
     yield { type: "step_end", affected_row_count: r.rowsAffected, last_insert_rowid: encodeRowid(r) };
   }
 }

@@ -2,26 +2,11 @@
 import type { SqlError, SqlValue, StatementResult, StepOutcome } from "../../db/command.ts";
 import type { HranaVersion, WireBatchResult, WireCol, WireError, WireStmtResult, WireValue } from "./protocol.ts";
 
-/**
- * SQLite's column affinity rule (datatype3.html §3.1) for REAL: a column
- * with REAL affinity holds only floats, so an integral JS number read from it
- * is still a float. Without this, `2.0` in a REAL column would go out as the
- * integer "2".
- */
-function hasRealAffinity(decltype: string | null): boolean {
-  if (decltype === null) return false;
-  const t = decltype.toUpperCase();
-  if (t.includes("INT") || t.includes("CHAR") || t.includes("CLOB") || t.includes("TEXT") || t.includes("BLOB")) return false;
-  return t.includes("REAL") || t.includes("FLOA") || t.includes("DOUB");
-}
-
-export function encodeValue(v: SqlValue, realColumn = false): WireValue {
+/** Results carry INTEGER as bigint and REAL as number (src/db/command.ts), so the type is exact. */
+export function encodeValue(v: SqlValue): WireValue {
   if (v === null) return { type: "null" };
   if (typeof v === "bigint") return { type: "integer", value: v.toString() };
-  if (typeof v === "number") {
-    if (Number.isInteger(v) && !realColumn && !Object.is(v, -0)) return { type: "integer", value: v.toFixed(0) };
-    return { type: "float", value: v };
-  }
+  if (typeof v === "number") return { type: "float", value: v };
   if (typeof v === "string") return { type: "text", value: v };
   return { type: "blob", base64: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("base64") };
 }
@@ -35,8 +20,8 @@ export function encodeCols(r: StatementResult): WireCol[] {
   return r.columns.map((c) => ({ name: c.name, decltype: c.decltype }));
 }
 
-export function encodeRow(r: StatementResult, row: readonly SqlValue[]): WireValue[] {
-  return row.map((v, i) => encodeValue(v, hasRealAffinity(r.columns[i]?.decltype ?? null)));
+export function encodeRow(row: readonly SqlValue[]): WireValue[] {
+  return row.map(encodeValue);
 }
 
 export function encodeRowid(r: StatementResult): string | null {
@@ -46,7 +31,7 @@ export function encodeRowid(r: StatementResult): string | null {
 export function encodeStmtResult(r: StatementResult, wantRows: boolean, m: ResultMetrics): WireStmtResult {
   const base = {
     cols: encodeCols(r),
-    rows: wantRows ? r.rows.map((row) => encodeRow(r, row)) : [],
+    rows: wantRows ? r.rows.map(encodeRow) : [],
     affected_row_count: r.rowsAffected,
     last_insert_rowid: encodeRowid(r),
   };

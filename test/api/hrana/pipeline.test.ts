@@ -214,7 +214,23 @@ for (const [name, make] of SERVICES) describe(name, () => {
         { type: "float", value: 0.5 },
         { type: "blob", base64: "AAH/" },
         { type: "null" },
+        // Results keep the storage class, but bun:sqlite binds the integral float 3 as INTEGER (src/db/command.ts, SqlValue).
         int(3),
+      ]);
+    });
+
+    test("result values keep SQLite's storage class, whatever the column's declared type", async () => {
+      const r = await post(node.url, "/v2/pipeline", {
+        requests: [
+          exec(`CREATE TABLE ${t}_any (a, r REAL, i INTEGER)`),
+          exec(`INSERT INTO ${t}_any VALUES (2.0, 3, '7'), (2, 2.5, 4.0)`),
+          exec(`SELECT a, r, i, 1, 1.0, CAST(5 AS REAL), CAST(6.0 AS INTEGER) FROM ${t}_any ORDER BY rowid`),
+        ],
+      });
+      const float = (v: number) => ({ type: "float", value: v });
+      expect(r.json.results[2].response.result.rows).toEqual([
+        [float(2), float(3), int(7), int(1), float(1), float(5), int(6)],
+        [int(2), float(2.5), int(4), int(1), float(1), float(5), int(6)],
       ]);
     });
   });

@@ -13,7 +13,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type {
   BatchStep,
-
   CommandOutcome,
   SqlArgs,
   SqlValue,
@@ -37,10 +36,20 @@ import { classifyTxControl, type TxControl } from "../../../src/api/hrana/tx-con
 const EMPTY: StatementResult = { columns: [], rows: [], rowsAffected: 0, lastInsertRowid: null };
 const TX_SAVEPOINT = "_test_tx";
 
-function toValue(v: unknown): SqlValue {
-  if (typeof v === "bigint") return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+/**
+ * A result value as src/db/command.ts defines it: with safeIntegers on, bun
+ * gives every INTEGER as bigint and every REAL as number, which is the
+ * contract as it is.
+ */
+function resultValue(v: unknown): SqlValue {
   if (v instanceof Uint8Array) return new Uint8Array(v);
   return v as SqlValue;
+}
+
+/** What the state machine's internal queries and lastInsertRowid give: numbers where they are safe. */
+function safeNumber(v: unknown): SqlValue {
+  if (typeof v === "bigint") return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+  return resultValue(v);
 }
 
 function bindings(args: SqlArgs | undefined): SQLQueryBindings[] {
@@ -59,13 +68,13 @@ function runStatement(db: Database, stmt: Statement): StepOutcome {
   try {
     const q = db.prepare(stmt.sql);
     const before = db.query("SELECT total_changes()").values()[0]![0] as bigint;
-    const rows = q.values(...bindings(stmt.args)).map((r) => r.map(toValue));
+    const rows = q.values(...bindings(stmt.args)).map((r) => r.map(resultValue));
     const [after, rowid] = db.query("SELECT total_changes(), last_insert_rowid()").values()[0]! as [bigint, bigint];
     const changes = Number(after - before);
     const verb = stmt.sql.trim().split(/\s+/)[0]!.toUpperCase();
     const inserted = (verb === "INSERT" || verb === "REPLACE") && changes > 0;
     const columns = q.columnNames.map((name, i) => ({ name, decltype: q.declaredTypes[i] ?? null }));
-    return { ok: true, result: { columns, rows, rowsAffected: changes, lastInsertRowid: inserted ? toValue(rowid) as number | bigint : null } };
+    return { ok: true, result: { columns, rows, rowsAffected: changes, lastInsertRowid: inserted ? (safeNumber(rowid) as number | bigint) : null } };
   } catch (e) {
     return sqlError(e);
   }
@@ -282,9 +291,9 @@ export class SqliteSqlService implements SqlService {
     return this.openTxs.size;
   }
 
-  /** Reads with a fresh connection, bypassing the Hrana layer. */
+  /** Reads with a fresh connection, bypassing the Hrana layer; integers as numbers where safe, as StateMachineSqlService's peek gives them. */
   query(sql: string): SqlValue[][] {
-    return this.reader.query(sql).values().map((r) => r.map(toValue));
+    return this.reader.query(sql).values().map((r) => r.map(safeNumber));
   }
 
   close(): void {
