@@ -1,5 +1,6 @@
 /**
- * Loopback throughput and latency of two PeerTransports in one process.
+ * Loopback throughput and latency of two PeerTransports, in one process and
+ * in two (each with its own event loop, as in a real cluster).
  *   ./node_modules/.bin/bun test/transport/throughput.bench.ts [seconds-per-scenario]
  */
 import type { Message } from "../../src/raft/types.ts";
@@ -79,6 +80,70 @@ async function stream(label: string, perBatch: number, make: (i: number) => Mess
   await t.b.stop();
 }
 
+/**
+ * Two processes: a here, b in a child that answers each batch with one append-resp.
+ * Every answer lets a send one more batch (window of `window` batches outstanding).
+ */
+async function twoProcess(label: string, perBatch: number, make: (i: number) => Message, window = 16): Promise<void> {
+  let i = 0;
+  let acked = 0;
+  let running = true;
+  let a: PeerTransport | null = null;
+  const sendBatch = (): void => {
+    const batch: Message[] = [];
+    for (let k = 0; k < perBatch; k++) batch.push(make(i++));
+    a!.send(batch);
+  };
+  let owed = 0;
+  a = new PeerTransport({
+    self: "a",
+    listen: { hostname: "127.0.0.1", port: 0 },
+    clusterSecret: "bench",
+    onMessages: (msgs) => {
+      for (const m of msgs) {
+        const n = m.type === "append-resp" ? m.hintIndex : 0;
+        acked += n;
+        owed += n;
+      }
+      while (running && owed >= perBatch) {
+        owed -= perBatch;
+        setImmediate(sendBatch);
+      }
+    },
+  });
+  await a.start();
+  const child = Bun.spawn([process.execPath, new URL("./bench-receiver.ts", import.meta.url).pathname, String(a.port)], { stdout: "pipe", stderr: "inherit" });
+  try {
+    const reader = child.stdout.getReader();
+    let line = "";
+    while (!line.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("receiver exited");
+      line += new TextDecoder().decode(value);
+    }
+    a.setPeers([{ id: "b", raftAddr: `127.0.0.1:${Number(line.trim())}` }]);
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (let w = 0; w < window; w++) setImmediate(sendBatch);
+    await Bun.sleep(seconds * 1000);
+    running = false;
+    const elapsed = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const s = a.stats().peers[0]!;
+    console.log(
+      `${label.padEnd(40)} ${Math.round(acked / elapsed).toLocaleString("en").padStart(9)} msg/s ` +
+        `${Math.round(s.sentBatches / elapsed).toLocaleString("en").padStart(7)} batches/s  ` +
+        `${(s.sentMessages / s.sentBatches).toFixed(1)} msg/batch, peak in flight ${s.peakInflightBatches}, dropped ${s.droppedMessages}, ` +
+        `${((s.sentBytes / elapsed) / 1e6).toFixed(1)} MB/s; sender CPU ${((cpu.user + cpu.system) / s.sentBatches).toFixed(0)} µs/batch, ` +
+        `${((cpu.user + cpu.system) / 1e6 / elapsed).toFixed(2)} cores`,
+    );
+  } finally {
+    child.kill();
+    await child.exited;
+    await a.stop();
+  }
+}
+
 /** One message out, one answer back, one at a time: the latency a commit pays per hop. */
 async function pingPong(): Promise<void> {
   const { a, b } = await pair((msgs, self) => {
@@ -140,11 +205,18 @@ const small = new Uint8Array(100);
 const kb4 = new Uint8Array(4096);
 
 const load = (await Bun.file("/proc/loadavg").text().catch(() => "?")).split(" ")[0];
-console.log(`Bun ${Bun.version}, ${seconds}s per scenario, loopback, one process, load average ${load}`);
+console.log(`Bun ${Bun.version}, ${seconds}s per scenario, loopback, load average ${load}`);
+console.log("-- one process (a and b share an event loop)");
 await stream("heartbeats, 1 per batch", 1, hb);
 await stream("heartbeats, 100 per batch", 100, hb);
 await stream("appends (1 x 100 B entry), 64 per batch", 64, (i) => append(i, small));
 await stream("appends (1 x 4 KiB entry), 64 per batch", 64, (i) => append(i, kb4));
+console.log("-- two processes (b acks every batch with an append-resp)");
+await twoProcess("heartbeats, 1 per batch", 1, hb);
+await twoProcess("heartbeats, 100 per batch", 100, hb);
+await twoProcess("appends (1 x 100 B entry), 64 per batch", 64, (i) => append(i, small));
+await twoProcess("appends (1 x 4 KiB entry), 64 per batch", 64, (i) => append(i, kb4));
+console.log("-- latency (one process)");
 await pingPong();
 await rpc(1);
 await rpc(64);
