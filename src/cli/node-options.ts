@@ -36,6 +36,8 @@ export const nodeOptionsSchema = z.object({
   authTokens: z.record(z.string(), z.enum(["ro", "rw"])),
   snapshotThreshold: z.number().int().min(1),
   snapshotKeep: z.number().int().min(0),
+  /** Hrana TRANSACTION_TIMEOUT: an interactive transaction idle this long is rolled back. */
+  txTimeoutMs: z.number().int().min(10),
 });
 
 export type NodeOptions = z.infer<typeof nodeOptionsSchema>;
@@ -58,6 +60,7 @@ export const SERVE_HELP = `quorumlite serve — run one node
   --tick-ms N             Raft tick length (default 10)
   --snapshot-threshold N  compact the log every N applied entries (default 10000)
   --snapshot-keep N       entries kept behind the applied index when compacting (default 2000)
+  --tx-timeout-ms N       roll back an interactive transaction idle this long (default 5000)
   --auth-jwt-key-file F   require Authorization: Bearer <JWT> signed by this Ed25519 key (claim a=ro|rw)
   --auth-tokens LIST      static bearer tokens: TOKEN[:ro|:rw],… (default $QUORUMLITE_AUTH_TOKENS)
                           Without either, the API is open: fine on loopback, not on a public address.`;
@@ -124,6 +127,7 @@ export function resolveNodeOptions(argv: readonly string[], env: Record<string, 
       "auth-tokens": { type: "string" },
       "snapshot-threshold": { type: "string" },
       "snapshot-keep": { type: "string" },
+      "tx-timeout-ms": { type: "string" },
     },
     strict: true,
   });
@@ -155,6 +159,7 @@ export function resolveNodeOptions(argv: readonly string[], env: Record<string, 
     authJwtKeyFile: values["auth-jwt-key-file"] ?? env.QUORUMLITE_AUTH_JWT_KEY_FILE ?? null,
     snapshotThreshold: Number(values["snapshot-threshold"] ?? "10000"),
     snapshotKeep: Number(values["snapshot-keep"] ?? "2000"),
+    txTimeoutMs: Number(values["tx-timeout-ms"] ?? "5000"),
     authTokens: parseTokens(values["auth-tokens"] ?? env.QUORUMLITE_AUTH_TOKENS ?? ""),
   });
 }

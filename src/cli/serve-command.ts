@@ -80,6 +80,7 @@ export async function startNode(opts: NodeOptions): Promise<{ node: QuorumNode; 
     batonKey: batonKeyFrom(opts.clusterSecret),
     ownerUrl: (id) => node.httpOf(id),
     defaultReadLevel: "linearizable",
+    txIdleTimeoutMs: opts.txTimeoutMs,
     ...(auth ? { auth } : {}),
   });
   const api = createApi(node.service, node, { defaultReadLevel: "linearizable", extra: [hrana, dashboardRoutes(node)], ...(auth ? { auth } : {}) });
