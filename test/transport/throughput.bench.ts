@@ -89,7 +89,11 @@ async function twoProcess(label: string, perBatch: number, make: (i: number) => 
   let acked = 0;
   let running = true;
   let a: PeerTransport | null = null;
+  // With one batch outstanding, send→ack time is the round trip a commit pays per follower.
+  const sentAt: number[] = [];
+  const rtts: number[] = [];
   const sendBatch = (): void => {
+    if (window === 1) sentAt.push(performance.now());
     const batch: Message[] = [];
     for (let k = 0; k < perBatch; k++) batch.push(make(i++));
     a!.send(batch);
@@ -102,6 +106,7 @@ async function twoProcess(label: string, perBatch: number, make: (i: number) => 
     onMessages: (msgs) => {
       for (const m of msgs) {
         const n = m.type === "append-resp" ? m.hintIndex : 0;
+        if (window === 1 && n > 0) rtts.push(performance.now() - sentAt.shift()!);
         acked += n;
         owed += n;
       }
@@ -137,6 +142,7 @@ async function twoProcess(label: string, perBatch: number, make: (i: number) => 
         `${((s.sentBytes / elapsed) / 1e6).toFixed(1)} MB/s; sender CPU ${((cpu.user + cpu.system) / s.sentBatches).toFixed(0)} µs/batch, ` +
         `${((cpu.user + cpu.system) / 1e6 / elapsed).toFixed(2)} cores`,
     );
+    if (window === 1) report("  send → append-resp round trip", rtts);
   } finally {
     child.kill();
     await child.exited;
@@ -216,6 +222,7 @@ await twoProcess("heartbeats, 1 per batch", 1, hb);
 await twoProcess("heartbeats, 100 per batch", 100, hb);
 await twoProcess("appends (1 x 100 B entry), 64 per batch", 64, (i) => append(i, small));
 await twoProcess("appends (1 x 4 KiB entry), 64 per batch", 64, (i) => append(i, kb4));
+await twoProcess("appends (1 x 100 B entry), 1 outstanding", 1, (i) => append(i, small), 1);
 console.log("-- latency (one process)");
 await pingPong();
 await rpc(1);
