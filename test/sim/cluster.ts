@@ -157,6 +157,7 @@ export class Cluster {
 
   private send(from: SimNode, m: Message): void {
     this.stats.messages++;
+    if (m.type === "append-resp" && m.reject) this.stats.appendRejects++;
     let image = null;
     let extra = 0;
     if (m.type === "snapshot") {

@@ -15,6 +15,8 @@ export class RunStats {
   confChanges = 0;
   transfers = 0;
   messages = 0;
+  /** Append responses that rejected (log mismatch): what fast backtracking keeps small. */
+  appendRejects = 0;
   /** Propose → acknowledged on the proposer, in simulated ms. */
   readonly commitLatencies: number[] = [];
 
