@@ -5,14 +5,19 @@
  * elsewhere and a preferred-region voter is caught up and reachable.
  */
 import type { Raft } from "../raft/raft.ts";
+import type { RaftStatus } from "../raft/types.ts";
 
 const CHECK_EVERY_MS = 1_000;
 /** How far behind a target may be and still receive leadership (the transfer itself catches it up). */
 const MAX_LAG = 64;
 
+interface Decision {
+  readonly why: string;
+  readonly transferTo: string | null;
+}
+
 export class LeaderPlacement {
   private lastCheck = 0;
-  private why = "no preferred region configured";
 
   constructor(
     private readonly raft: Raft,
@@ -20,39 +25,32 @@ export class LeaderPlacement {
     private readonly regionOf: (id: string) => string,
   ) {}
 
+  /** Why the leader is where it is, as this node sees it now. */
   explain(): string {
-    return this.why;
+    return this.decide(this.raft.status()).why;
   }
 
   check(now: number): void {
     if (now - this.lastCheck < CHECK_EVERY_MS) return;
     this.lastCheck = now;
-    const s = this.raft.status();
-    if (this.preferredRegion === null) {
-      this.why = "no preferred region configured: any voter may lead";
-      return;
-    }
+    const d = this.decide(this.raft.status());
+    if (d.transferTo !== null) this.raft.transferLeadership(d.transferTo);
+  }
+
+  private decide(s: RaftStatus): Decision {
+    const pref = this.preferredRegion;
+    if (pref === null) return { why: "no preferred region configured: any voter may lead", transferTo: null };
+    if (s.leader === null) return { why: "no leader", transferTo: null };
+    const leaderRegion = this.regionOf(s.leader) || "?";
+    if (leaderRegion === pref) return { why: `leader ${s.leader} is in the preferred region ${pref}`, transferTo: null };
     if (s.role !== "leader") {
-      this.why = s.leader === null ? "no leader" : `leader ${s.leader} (${this.regionOf(s.leader) || "?"}); preferred region ${this.preferredRegion}`;
-      return;
+      return { why: `leader ${s.leader} is in ${leaderRegion}, outside the preferred region ${pref}; it hands leadership back once a voter there is caught up`, transferTo: null };
     }
-    const mine = this.regionOf(s.id);
-    if (mine === this.preferredRegion) {
-      this.why = `leader is in the preferred region ${this.preferredRegion}`;
-      return;
-    }
-    if (s.leadTransferee !== null) {
-      this.why = `transferring leadership to ${s.leadTransferee} in ${this.preferredRegion}`;
-      return;
-    }
+    if (s.leadTransferee !== null) return { why: `transferring leadership to ${s.leadTransferee} in ${pref}`, transferTo: null };
     const target = (s.progress ?? []).find(
-      (p) => p.id !== s.id && p.role === "voter" && p.recentActive && this.regionOf(p.id) === this.preferredRegion && p.match >= s.lastIndex - MAX_LAG,
+      (p) => p.id !== s.id && p.role === "voter" && p.recentActive && this.regionOf(p.id) === pref && p.match >= s.lastIndex - MAX_LAG,
     );
-    if (!target) {
-      this.why = `leading from ${mine || "?"} because no caught-up, reachable voter in ${this.preferredRegion}`;
-      return;
-    }
-    this.why = `handing leadership back to ${target.id} in ${this.preferredRegion}`;
-    this.raft.transferLeadership(target.id);
+    if (!target) return { why: `leading from ${leaderRegion} because no caught-up, reachable voter is in ${pref}`, transferTo: null };
+    return { why: `handing leadership back to ${target.id} in ${pref}`, transferTo: target.id };
   }
 }
