@@ -23,6 +23,8 @@ export interface LeaderLink {
 export interface NodeServiceOptions {
   readonly writeTimeoutMs: number;
   readonly readTimeoutMs: number;
+  /** How long a request waits out an election before answering 503 with Retry-After. */
+  readonly leaderWaitMs: number;
   readonly random: () => number;
 }
 
@@ -54,7 +56,8 @@ export class NodeService implements SqlService {
   async write(cmd: CommandInput, options: WriteOptions = {}): Promise<Applied<CommandOutcome>> {
     const timeoutMs = options.timeoutMs ?? this.opts.writeTimeoutMs;
     const deadline = Date.now() + timeoutMs;
-    // An election may be under way: retry until the deadline rather than failing the client at once.
+    const leaderDeadline = Math.min(deadline, Date.now() + this.opts.leaderWaitMs);
+    // An election may be under way: wait a little for a leader rather than failing the client at once.
     for (;;) {
       try {
         if (this.driver.softState.role === "leader") {
@@ -64,7 +67,7 @@ export class NodeService implements SqlService {
         if (this.driver.softState.leader === null) throw new ServiceError("no-leader", "no leader elected yet; retry shortly");
         return await this.leader.write(cmd, options, Math.max(1, deadline - Date.now()));
       } catch (e) {
-        if (!(e instanceof ServiceError) || (e.code !== "no-leader" && e.code !== "not-leader") || Date.now() + 50 >= deadline) throw e;
+        if (!(e instanceof ServiceError) || (e.code !== "no-leader" && e.code !== "not-leader") || Date.now() + 50 >= leaderDeadline) throw e;
         await sleep(50);
       }
     }
@@ -186,6 +189,7 @@ export class NodeService implements SqlService {
   private async readBarrier(lease: boolean, timeoutMs: number): Promise<void> {
     const ctx = `r${++this.readSeq}-${Math.floor(this.opts.random() * 2 ** 32).toString(36)}`;
     const deadline = Date.now() + timeoutMs;
+    const leaderDeadline = Math.min(deadline, Date.now() + this.opts.leaderWaitMs);
     for (;;) {
       try {
         const index = await withDeadline(this.driver.readIndex(ctx, lease), deadline, () => {
@@ -195,7 +199,7 @@ export class NodeService implements SqlService {
         await this.driver.appliedWaiters.wait(index, Math.max(1, deadline - Date.now()), () => new ServiceError("timeout", `read index ${index} not applied in time`));
         return;
       } catch (e) {
-        if (!(e instanceof ServiceError) || (e.code !== "no-leader" && e.code !== "not-leader") || Date.now() + 50 >= deadline) throw e;
+        if (!(e instanceof ServiceError) || (e.code !== "no-leader" && e.code !== "not-leader") || Date.now() + 50 >= leaderDeadline) throw e;
         await sleep(50);
       }
     }

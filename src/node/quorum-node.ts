@@ -101,6 +101,7 @@ export class QuorumNode implements NodeView {
     this.service = new NodeService(this.driver, sm, leaderLink, {
       writeTimeoutMs: config.writeTimeoutMs ?? 10_000,
       readTimeoutMs: config.readTimeoutMs ?? 5_000,
+      leaderWaitMs: 3_000,
       random: Math.random,
     });
     this.placement = new LeaderPlacement(raft, config.preferredRegion, (id) => this.directory.get(id)?.region ?? "");
