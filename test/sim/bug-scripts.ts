@@ -38,7 +38,7 @@ export function doubleVoteAfterCrash(o: ScriptOptions): { leadersOfTerm1: string
   // n2's disk is slow: its vote stays in flight for a while.
   n2.disk.slowUntil = Number.POSITIVE_INFINITY;
   n2.disk.slowExtraMs = 60;
-  const healN3 = h.split(["n1"], ["n3"]);
+  h.split(["n1"], ["n3"]);
   n1.campaign();
   h.c.runUntilTrue(() => n1.isLeader, h.now + 5, 0.05);
   note();
@@ -46,7 +46,6 @@ export function doubleVoteAfterCrash(o: ScriptOptions): { leadersOfTerm1: string
   h.crash("n2");
   n2.disk.slowUntil = 0;
   h.restart("n2");
-  void healN3;
   n3.campaign();
   h.c.runUntilTrue(() => {
     note();
@@ -66,14 +65,13 @@ export function leaseReadOnDeposedLeader(o: ScriptOptions): { served: boolean } 
   h.elect("n1");
   h.write();
   h.isolate("n1");
-  const l2 = h.waitLeader(3000, ["n2", "n3"]);
+  h.waitLeader(3000, ["n2", "n3"]);
   h.write();
   const n1 = h.node("n1");
   const before = h.c.stats.readsServed;
   if (!n1.isLeader) throw new Error("n1 stopped leading (the script needs a deposed leader that does not know it)");
   n1.read("stale-lease", true);
   h.run(50);
-  void l2;
   return { served: h.c.stats.readsServed > before };
 }
 
