@@ -15,7 +15,7 @@ import type { ClientTransport } from "./load-generator.ts";
 import { markdownContention, markdownFailures, markdownTable, markdownTargets } from "./markdown-report.ts";
 import { loadAverage } from "./proc-stats.ts";
 import type { Measured, RowResult } from "./row-result.ts";
-import { runBulkRows, runLoadScenario, type RunOptions } from "./scenario-runner.ts";
+import { runBulkRows, runIdle, runLoadScenario, type RunOptions } from "./scenario-runner.ts";
 import { ENVIRONMENTS, SCENARIOS, selectScenarios, type Scenario } from "./scenarios.ts";
 import { checkTargets, targetsTouching } from "./targets.ts";
 
@@ -63,7 +63,7 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
   }
   const selected = selectScenarios(SCENARIOS, values.only ?? null);
   if (values.list) {
-    for (const s of selected) console.log(`${s.name.padEnd(38)} ${s.env.padEnd(9)} ${s.kind === "load" ? `${s.clients} clients` : ""}  ${s.what}`);
+    for (const s of selected) console.log(`${s.name.padEnd(38)} ${s.env.padEnd(9)} ${(s.kind === "load" ? `${s.clients} clients` : "").padEnd(11)} ${s.what}`);
     return 0;
   }
   if (selected.length === 0) {
@@ -133,7 +133,12 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
         for (const s of scenarios) {
           if (stopping) break;
           try {
-            const row = s.kind === "load" ? await runLoadScenario(s, cluster, opts) : await runBulkRows(s, cluster, values.quick ? 20_000 : 120_000);
+            const row =
+              s.kind === "load"
+                ? await runLoadScenario(s, cluster, opts)
+                : s.kind === "idle"
+                  ? await runIdle(s, cluster, opts)
+                  : await runBulkRows(s, cluster, values.quick ? 20_000 : 120_000);
             rows.push(row);
             log(`${s.name}: ${Math.round(row.throughput)} ${row.unit}, p50 ${row.p50Ms.toFixed(2)} ms, p99 ${row.p99Ms.toFixed(2)} ms, errors ${row.errors}`);
           } catch (e) {

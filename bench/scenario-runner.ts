@@ -5,7 +5,7 @@ import { generateLoad, type ClientTransport, type LoadLength } from "./load-gene
 import { commandLine, everyProcessCpu, machineBusySeconds, processCpuSeconds, readMemory, type ProcessCpu } from "./proc-stats.ts";
 import { QuorumliteCluster } from "./quorumlite-cluster.ts";
 import type { CpuShare, Measured, NodeMemory } from "./row-result.ts";
-import type { BulkRowsScenario, LoadScenario, Target } from "./scenarios.ts";
+import type { BulkRowsScenario, IdleScenario, LoadScenario, Target } from "./scenarios.ts";
 
 export interface RunOptions {
   readonly warmupMs: number;
@@ -158,5 +158,39 @@ export async function runBulkRows(s: BulkRowsScenario, cluster: RunningCluster, 
     vsCeiling: null,
     memory: await memoryOf(cluster),
     cpu: null,
+  };
+}
+
+/** Sends nothing for one window and reports what the servers used meanwhile. */
+export async function runIdle(s: IdleScenario, cluster: RunningCluster, opts: RunOptions): Promise<Measured> {
+  const probe = cpuProbe(cluster);
+  await Bun.sleep(opts.warmupMs);
+  probe.window.start();
+  await Bun.sleep(opts.durationMs);
+  probe.window.end();
+  const leaderId = await cluster.leaderId();
+  return {
+    status: "ok",
+    name: s.name,
+    env: s.env,
+    what: s.what,
+    clients: 0,
+    sentTo: `– (leader ${leaderId})`,
+    unit: "ops/s",
+    throughput: 0,
+    ops: 0,
+    errors: 0,
+    unfinished: 0,
+    errorSamples: [],
+    windowMs: opts.durationMs,
+    p50Ms: NaN,
+    p90Ms: NaN,
+    p99Ms: NaN,
+    maxMs: NaN,
+    meanMs: NaN,
+    vsEtcd: null,
+    vsCeiling: null,
+    memory: await memoryOf(cluster),
+    cpu: probe.share(0),
   };
 }

@@ -38,7 +38,15 @@ export interface BulkRowsScenario {
   readonly rowsPerStatement: number;
 }
 
-export type Scenario = LoadScenario | BulkRowsScenario;
+/** No requests at all for one window: what the servers cost at rest (CPU, RSS). */
+export interface IdleScenario {
+  readonly kind: "idle";
+  readonly name: string;
+  readonly env: EnvironmentName;
+  readonly what: string;
+}
+
+export type Scenario = LoadScenario | BulkRowsScenario | IdleScenario;
 
 export const PAYLOAD_BYTES = 100;
 export const SEED_ROWS = 10_000;
@@ -94,6 +102,7 @@ export const SCENARIOS: readonly Scenario[] = [
   ...[1, 64, 256].map((c) => load(`gen-${c}`, "generator", "generator ceiling: trivial server, raw-socket clients", c, "leader", (urls) => ({ kind: "echo", urls, payloadBytes: PAYLOAD_BYTES }))),
   load("gen-fetch-64", "generator", "generator ceiling: trivial server, Bun fetch clients", 64, "leader", (urls) => ({ kind: "echo", urls, payloadBytes: PAYLOAD_BYTES }), { transport: "fetch" }),
 
+  { kind: "idle", name: "etcd-idle", env: "etcd", what: "no requests: the 3 members at rest" },
   ...WRITE_CLIENTS.map((c) => load(`etcd-put-${c}`, "etcd", "etcd put via leader", c, "leader", (urls) => ({ kind: "etcd-put", urls, keys: ETCD_KEYS, payloadBytes: PAYLOAD_BYTES }))),
   load("etcd-range-1", "etcd", "etcd range (linearizable) via leader", 1, "leader", (urls) => ({ kind: "etcd-range", urls, keys: ETCD_KEYS, serializable: false })),
   load("etcd-range-64", "etcd", "etcd range (linearizable) via leader", 64, "leader", (urls) => ({ kind: "etcd-range", urls, keys: ETCD_KEYS, serializable: false })),
@@ -106,6 +115,7 @@ export const SCENARIOS: readonly Scenario[] = [
   load("single-batch100-16", "single", "batch of 100 INSERTs (statements/s), 1 node", 16, "leader", sqlBatch, { statementsPerOp: BATCH_STATEMENTS }),
   load("single-mixed-64", "single", "90% SELECT / 10% INSERT, 1 node", 64, "leader", sqlMixed, { etcd: "etcd-mixed-64" }),
 
+  { kind: "idle", name: "local-idle", env: "local", what: "no requests: the 3 nodes at rest" },
   ...WRITE_CLIENTS.map((c) => load(`local-${c}`, "local", "INSERT via leader", c, "leader", sqlInsert(""), { etcd: `etcd-put-${c}`, ceiling: `single-${c}` })),
   ...WRITE_CLIENTS.map((c) => load(`local-follower-${c}`, "local", "INSERT via a follower (forwarded)", c, "follower", sqlInsert(""), { etcd: `etcd-put-${c}`, ceiling: `single-${c}` })),
   load("local-read-none-leader-64", "local", "SELECT level=none at the leader", 64, "leader", sqlRead("?level=none"), { etcd: "etcd-range-serializable-64", ceiling: "single-read-none-64" }),
