@@ -40,8 +40,10 @@ export interface Scenario {
   readonly leaseReadShare: number;
   readonly confChangeMeanMs: number;
   readonly transferMeanMs: number;
-  /** After healing, a leader must commit a new proposal and every member catch up within this. */
+  /** After healing, a leader must commit a new proposal within this… */
   readonly livenessMs: number;
+  /** …and every member must then catch up within this. */
+  readonly catchUpMs: number;
   readonly maxSteps: number;
 }
 
@@ -77,6 +79,7 @@ export function randomScenario(seed: number, bug: PlantedBug | undefined): Scena
     maxInflightMsgs: rng.pick([1, 2, 4, 16, 256]),
     maxInflightBytes: rng.pick([512, 4096, 1 << 20]),
     maxMsgBytes: rng.pick([64, 512, 1 << 16]),
+    ...(rng.chance(0.3) ? { maxUncommittedBytes: rng.pick([1024, 16384]) } : {}),
     ...(bug !== undefined ? { plantedBug: bug } : {}),
   };
   const lossy = rng.chance(0.6);
@@ -107,6 +110,7 @@ export function randomScenario(seed: number, bug: PlantedBug | undefined): Scena
     confChangeMeanMs: rng.chance(0.5) ? rng.pick([100, 250, 500]) : 0,
     transferMeanMs: rng.chance(0.5) ? rng.pick([150, 400]) : 0,
     livenessMs: 5000,
+    catchUpMs: 15_000,
     maxSteps: 600_000,
   };
   // A fifth of the seeds take one of the lab-test shapes instead of the general mix.
