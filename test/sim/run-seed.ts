@@ -73,7 +73,7 @@ export function runSeed(seed: number, opts: SeedOptions = {}): SeedResult {
     workload.stop();
     nemesis.stop();
     healEverything(c);
-    awaitConvergence(c, s.livenessMs, s.catchUpMs);
+    awaitConvergence(c, s.stallMs, s.convergeCapMs);
   } catch (e) {
     if (!(e instanceof Violation)) throw e;
     violation = e;

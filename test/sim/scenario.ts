@@ -40,10 +40,10 @@ export interface Scenario {
   readonly leaseReadShare: number;
   readonly confChangeMeanMs: number;
   readonly transferMeanMs: number;
-  /** After healing, a leader must commit a new proposal within this… */
-  readonly livenessMs: number;
-  /** …and every member must then catch up within this. */
-  readonly catchUpMs: number;
+  /** After healing, the cluster may not go this long without committing or applying anything… */
+  readonly stallMs: number;
+  /** …and must have elected a leader, committed a fresh proposal and brought every member up to it within this. */
+  readonly convergeCapMs: number;
   readonly maxSteps: number;
 }
 
@@ -109,8 +109,8 @@ export function randomScenario(seed: number, bug: PlantedBug | undefined): Scena
     leaseReadShare: rng.pick([0.1, 0.5, 0.9]),
     confChangeMeanMs: rng.chance(0.5) ? rng.pick([100, 250, 500]) : 0,
     transferMeanMs: rng.chance(0.5) ? rng.pick([150, 400]) : 0,
-    livenessMs: 5000,
-    catchUpMs: 15_000,
+    stallMs: 5000,
+    convergeCapMs: 60_000,
     maxSteps: 600_000,
   };
   // A fifth of the seeds take one of the lab-test shapes instead of the general mix.

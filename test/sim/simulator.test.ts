@@ -5,7 +5,9 @@
  */
 import { describe, expect, test } from "bun:test";
 import type { Entry } from "../../src/raft/types.ts";
+import { Harness } from "./harness.ts";
 import { Checker } from "./invariants.ts";
+import { awaitConvergence } from "./liveness.ts";
 import { runSeed } from "./run-seed.ts";
 import { SimLog } from "./sim-log.ts";
 import { Violation } from "./violation.ts";
@@ -100,5 +102,17 @@ describe("checker", () => {
     c.onAck(1, a.chainAt(1)!, 1);
     const b = logOf(c, "b", [normal(1, 2, "y")]);
     expect(thrown(() => c.onApply("b", 1, b.chainAt(1)!))).toBe("acked-write-lost");
+  });
+});
+
+describe("liveness check", () => {
+  test("passes on a healthy cluster and fires when no majority is left", () => {
+    const ok = new Harness({ voters: 3, seed: 5 });
+    expect(awaitConvergence(ok.c, 1000, 5000).convergedAfterMs).toBeLessThan(1000);
+    const h = new Harness({ voters: 3, seed: 5 });
+    h.waitLeader();
+    h.crash("n1");
+    h.crash("n2");
+    expect(thrown(() => awaitConvergence(h.c, 1000, 5000))).toBe("liveness");
   });
 });
