@@ -6,6 +6,7 @@
 import { Raft } from "../../src/raft/raft.ts";
 import type {
   ConfChange,
+  Durability,
   Entry,
   Membership,
   Message,
@@ -241,6 +242,12 @@ export class SimNode {
     const r = this.raft;
     if (r === null) throw new Error(`${this.id} is down`);
     return this.call("status", () => r.status());
+  }
+
+  durableIndex(d: Durability): number {
+    const r = this.raft;
+    if (r === null) return 0;
+    return this.call("durableIndex", () => r.durableIndex(d));
   }
 
   pendingProposals(): number {
