@@ -19,15 +19,14 @@ export class PeerDirectory {
   private readonly learnedRegion = new Map<string, string>();
   /** Addresses told to a joining node before its log holds the configuration. */
   private readonly hinted = new Map<string, PeerInfo>();
-  private signature = "";
+  private current: Membership | null = null;
 
   constructor(private readonly self: { id: string; region: string; httpAddr: string; raftAddr: string }) {}
 
   /** Returns true when the membership changed since the last call. */
   update(m: Membership): boolean {
-    const sig = JSON.stringify(m.members);
-    if (sig === this.signature) return false;
-    this.signature = sig;
+    if (m === this.current) return false;
+    this.current = m;
     this.members = m.members;
     return true;
   }
@@ -40,7 +39,7 @@ export class PeerDirectory {
       this.hinted.set(m.id, { id: m.id, region: m.region, raftAddr: m.raftAddr ?? null, httpAddr: m.httpAddr ?? null, role: m.role });
       added = true;
     }
-    if (added) this.signature = "";
+    if (added) this.current = null;
     return added;
   }
 

@@ -6,7 +6,7 @@
 import { mkdirSync, rmSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { Raft } from "../raft/raft.ts";
-import type { ConfChange, Member, Membership, Message, RaftConfig, SnapshotMeta, SoftState } from "../raft/types.ts";
+import type { ConfChange, Member, Message, RaftConfig, SnapshotMeta, SoftState } from "../raft/types.ts";
 import { StateMachine } from "../db/state-machine.ts";
 import { RaftLogStore } from "../storage/raft-log-store.ts";
 import { PeerTransport } from "../transport/peer-transport.ts";
@@ -60,6 +60,7 @@ export class QuorumNode implements NodeView {
   private readonly placement: LeaderPlacement;
   private lastCompact = 0;
   private infoAsked = new Map<string, number>();
+  private lastInfoRound = 0;
   private readonly log: (line: string) => void;
 
   private constructor(
@@ -256,8 +257,7 @@ export class QuorumNode implements NodeView {
   }
 
   private refreshPeers(): void {
-    const m: Membership = this.raft.status().membership;
-    if (this.directory.update(m)) {
+    if (this.directory.update(this.raft.membership())) {
       this.transport.setPeers(
         this.directory
           .reachable()
@@ -266,6 +266,8 @@ export class QuorumNode implements NodeView {
       );
     }
     const now = Date.now();
+    if (now - this.lastInfoRound < 1_000) return;
+    this.lastInfoRound = now;
     for (const id of this.directory.unknown()) {
       if ((this.infoAsked.get(id) ?? 0) > now - 2_000) continue;
       this.infoAsked.set(id, now);

@@ -18,6 +18,7 @@ import { Progress } from "./progress.ts";
 import { indexHeldBy, voteOutcome } from "./quorum.ts";
 import { ReadOnly, parseRoundCtx, roundCtx } from "./read-only.ts";
 import type {
+  Membership,
   AppendMsg,
   AppendRespMsg,
   ConfChange,
@@ -336,6 +337,11 @@ export class Raft {
     if (this.role !== "leader") return 0;
     const held = indexHeldBy(voters(this.log.membership()), (id) => this.matchOf(id), d, this.region());
     return Math.min(held, this.log.committed);
+  }
+
+  /** The latest configuration in the log (thesis §4.1), the same object until it changes: cheap to poll. */
+  membership(): Membership {
+    return this.log.membership();
   }
 
   status(): RaftStatus {
