@@ -6,7 +6,7 @@
 import { mkdirSync, rmSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { Raft } from "../raft/raft.ts";
-import type { ConfChange, Member, Message, RaftConfig, SnapshotMeta, SoftState } from "../raft/types.ts";
+import type { ConfChange, Member, Message, RaftConfig, SnapshotMeta, SnapshotMsg, SoftState } from "../raft/types.ts";
 import { StateMachine } from "../db/state-machine.ts";
 import { RaftLogStore } from "../storage/raft-log-store.ts";
 import { PeerTransport } from "../transport/peer-transport.ts";
@@ -82,7 +82,7 @@ export class QuorumNode implements NodeView {
       onRequest: (path, from, body) => this.handleRpc(path, from, body),
       onSnapshot: (from, msg, stream) => this.receiveSnapshot(from, msg, stream),
     });
-    this.driver = new RaftDriver(raft, store, sm, this.transport, { ship: (to, meta) => this.shipSnapshot(to, meta) }, {
+    this.driver = new RaftDriver(raft, store, sm, this.transport, { ship: (msg) => this.shipSnapshot(msg) }, {
       onSoftState: (s) => this.softStateChanged(s),
       onApplied: (entries) => {
         this.metrics.applied(entries.length);
@@ -320,14 +320,15 @@ export class QuorumNode implements NodeView {
     }
   }
 
-  private async shipSnapshot(to: string, meta: SnapshotMeta): Promise<void> {
+  private async shipSnapshot(msg: SnapshotMsg): Promise<void> {
+    const { to, meta } = msg;
     const dir = join(this.config.dataDir, "snapshots");
     mkdirSync(dir, { recursive: true });
     const file = join(dir, `out-${to}-${Date.now()}.db`);
     try {
       this.sm.writeSnapshot(file);
       this.log(`sending snapshot (index ${meta.index}) to ${to}`);
-      await this.transport.sendSnapshot({ type: "snapshot", from: this.config.id, to, term: this.raft.status().term, meta }, file);
+      await this.transport.sendSnapshot(msg, file);
     } catch (e) {
       this.log(`snapshot to ${to} failed: ${(e as Error).message}`);
       throw e;

@@ -4,7 +4,7 @@
  * with asynchronous storage writes.
  */
 import type { Raft } from "../raft/raft.ts";
-import type { Entry, Message, Ready, ReadState, SnapshotMeta, SoftState } from "../raft/types.ts";
+import type { Entry, Message, Ready, ReadState, SnapshotMsg, SoftState } from "../raft/types.ts";
 import type { CommandOutcome } from "../db/command.ts";
 import { decodeCommand } from "../db/command-codec.ts";
 import type { StateMachine } from "../db/state-machine.ts";
@@ -18,8 +18,8 @@ export interface MessageSink {
 }
 
 export interface SnapshotShipper {
-  /** Stream a consistent copy of the state machine to `to`; resolves when delivered. */
-  ship(to: string, meta: SnapshotMeta): Promise<void>;
+  /** Stream a consistent copy of the state machine with the leader's snapshot message; resolves when delivered. */
+  ship(msg: SnapshotMsg): Promise<void>;
 }
 
 export interface DriverEvents {
@@ -44,6 +44,7 @@ export class RaftDriver {
   /** Wall-clock ms of the last message from the current leader (for `freshness` reads). */
   lastLeaderContact = 0;
   appliedIndex: number;
+  private readonly selfId: string;
   /** Listeners run after each processing pass (durability waiters, placement). */
   private readonly afterPass: Array<() => void> = [];
 
@@ -55,7 +56,9 @@ export class RaftDriver {
     private readonly snapshots: SnapshotShipper,
     private readonly events: DriverEvents = {},
   ) {
-    this.appliedIndex = raft.status().applied;
+    const st = raft.status();
+    this.appliedIndex = st.applied;
+    this.selfId = st.id;
     this.appliedWaiters = new IndexWaiters(() => this.appliedIndex);
   }
 
@@ -171,21 +174,21 @@ export class RaftDriver {
 
   private dispatch(msgs: readonly Message[]): void {
     if (msgs.length === 0) return;
-    const self = this.raft.status().id;
     const out: Message[] = [];
     for (const m of msgs) {
-      if (m.to === self) this.raft.step(m);
-      else if (m.type === "snapshot") this.shipSnapshot(m.to, m.meta);
+      if (m.to === this.selfId) this.raft.step(m);
+      else if (m.type === "snapshot") this.shipSnapshot(m);
       else out.push(m);
     }
     if (out.length > 0) this.net.send(out);
   }
 
-  private shipSnapshot(to: string, meta: SnapshotMeta): void {
+  private shipSnapshot(msg: SnapshotMsg): void {
+    const to = msg.to;
     if (this.shipping.has(to)) return;
     this.shipping.add(to);
     this.snapshots
-      .ship(to, meta)
+      .ship(msg)
       .then(
         () => this.raft.reportSnapshot(to, true),
         () => this.raft.reportSnapshot(to, false),
