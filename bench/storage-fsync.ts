@@ -2,7 +2,7 @@
  * Raft log write path: inline (fsync on the event loop, deferred with
  * setImmediate) vs worker (a Worker owns the write connection).
  *
- *   bun bench/storage-fsync.ts [--seconds 2] [--payload 100] [--long-log 200000]
+ *   bun bench/storage-fsync.ts [--seconds 2] [--repeat 3] [--payload 100] [--long-log 200000]
  *
  * For each writer and 1 / 64 concurrent writers (each awaits its own persist of
  * one entry, as concurrent proposals would): fsyncs/s, entries/s, persist
@@ -25,11 +25,13 @@ import type { Entry } from "../src/raft/types.ts";
 const { values: args } = parseArgs({
   options: {
     seconds: { type: "string", default: "2" },
+    repeat: { type: "string", default: "3" },
     payload: { type: "string", default: "100" },
     "long-log": { type: "string", default: "200000" },
   },
 });
 const seconds = Number(args.seconds);
+const repeat = Number(args.repeat);
 const payload = new Uint8Array(Number(args.payload)).fill(120);
 const longLog = Number(args["long-log"]);
 
@@ -152,6 +154,25 @@ async function longLogStartup(n: number): Promise<void> {
   console.log(`startup with ${n} entries of ${payload.length} B: open+load ${Math.round(ms)} ms (verify ${Math.round(loaded.recovery.loadMs)} ms)`);
 }
 
+/** Field-wise median over repeated runs of one configuration (runs are interleaved, so noise from other load spreads evenly). */
+function median(runs: readonly Row[]): Row {
+  const mid = (f: (r: Row) => number) => quantile(runs.map(f).sort((a, b) => a - b), 0.5);
+  return {
+    writer: runs[0].writer,
+    concurrency: runs[0].concurrency,
+    busyShare: mid((r) => r.busyShare),
+    fsyncsPerSec: mid((r) => r.fsyncsPerSec),
+    entriesPerSec: mid((r) => r.entriesPerSec),
+    entriesPerFsync: mid((r) => r.entriesPerFsync),
+    latP50: mid((r) => r.latP50),
+    latP99: mid((r) => r.latP99),
+    stallPerCommit: mid((r) => r.stallPerCommit),
+    gapP50: mid((r) => r.gapP50),
+    gapP99: mid((r) => r.gapP99),
+    gapMax: mid((r) => r.gapMax),
+  };
+}
+
 function table(rows: readonly Row[], busy: boolean): void {
   console.table(
     rows.map((r) => ({
@@ -170,13 +191,14 @@ function table(rows: readonly Row[], busy: boolean): void {
   );
 }
 
-console.log(`raft log write path, ${seconds} s per run, ${payload.length} B entries, fsync on (WAL, synchronous=FULL)`);
+console.log(`raft log write path, ${seconds} s per run, medians of ${repeat} interleaved runs, ${payload.length} B entries, fsync on (WAL, synchronous=FULL)`);
+const configs = [1, 64].flatMap((concurrency) => (["inline", "worker"] as const).map((writer) => ({ writer, concurrency })));
 for (const busy of [false, true]) {
   console.log(busy ? `\nwith event-loop load (${BUSY_SLICE_MS * 1000} µs of CPU per loop turn):` : "\nidle event loop:");
-  const rows: Row[] = [];
-  for (const concurrency of [1, 64]) {
-    for (const writer of ["inline", "worker"] as const) rows.push(await run(writer, concurrency, busy));
+  const runs: Row[][] = configs.map(() => []);
+  for (let r = 0; r < repeat; r++) {
+    for (let i = 0; i < configs.length; i++) runs[i].push(await run(configs[i].writer, configs[i].concurrency, busy));
   }
-  table(rows, busy);
+  table(runs.map(median), busy);
 }
 if (longLog > 0) await longLogStartup(longLog);
