@@ -559,7 +559,11 @@ export class Raft {
         const outcome = voteOutcome(voters(this.log.membership()), this.votes);
         if (outcome === "won") {
           if (this.role === "pre-candidate") this.startCampaign(false, false);
-          else this.becomeLeader();
+          // Lead only once our own vote (and with it the term) is durable: it
+          // comes back after the persist. A leader whose term is lost in a
+          // crash could otherwise lead the same term again, with different
+          // entries under the same (index, term).
+          else if (this.votes.get(this.id) === true) this.becomeLeader();
         } else if (outcome === "lost") {
           this.becomeFollower(this.term, null);
         }
