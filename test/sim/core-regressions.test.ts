@@ -66,4 +66,26 @@ describe("core regressions found by the simulator", () => {
     );
     expect(claimed).toBe(before);
   });
+
+  test("a candidate does not lead before its term is durable, so a crash cannot make it lead the same term twice", () => {
+    const h = new Harness({ voters: 3, seed: 43, core: { preVote: false, checkQuorum: false }, checks: { rules: false } });
+    const n3 = h.node("n3");
+    // n3's disk is slow: the votes of n1 and n2 arrive long before its own term is written.
+    n3.disk.slowUntil = Number.POSITIVE_INFINITY;
+    n3.disk.slowExtraMs = 200;
+    n3.campaign();
+    let ledBeforeDurable = false;
+    h.c.runUntilTrue(() => {
+      if (n3.isLeader && n3.disk.hardState.term < n3.term) ledBeforeDurable = true;
+      return n3.isLeader;
+    }, h.now + 10, 0.05);
+    expect(ledBeforeDurable).toBe(false);
+    // Crash before the write lands; after the restart n3 campaigns again (election-safety would fire on a second reign).
+    h.crash("n3");
+    n3.disk.slowUntil = 0;
+    h.restart("n3");
+    n3.campaign();
+    h.run(200);
+    h.waitApplied(h.write());
+  });
 });

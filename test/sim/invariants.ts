@@ -71,13 +71,24 @@ export class Checker {
     }
   }
 
-  /** Election Safety and Leader Completeness, checked when `node` becomes leader of `term` with `log`. */
-  onLeader(node: NodeId, term: number, log: SimLog): void {
+  /**
+   * Election Safety and Leader Completeness, checked when `node` (in its
+   * `incarnation`-th run since boot) becomes leader of `term` with `log`.
+   * The same node leading one term twice across a restart counts too: it
+   * forgot the term it led, and the two reigns can disagree on entries of
+   * that term.
+   */
+  onLeader(node: NodeId, term: number, log: SimLog, incarnation = 0): void {
+    const who = `${node}#${incarnation}`;
     const other = this.leaderOfTerm.get(term);
-    if (other !== undefined && other !== node) {
-      throw new Violation("election-safety", `${node} and ${other} are both leader of term ${term}`);
+    if (other !== undefined && other !== who) {
+      const [otherNode] = other.split("#");
+      throw new Violation(
+        "election-safety",
+        otherNode === node ? `${node} led term ${term} twice, before and after a restart (the term was not durable)` : `${node} and ${otherNode} are both leader of term ${term}`,
+      );
     }
-    this.leaderOfTerm.set(term, node);
+    this.leaderOfTerm.set(term, who);
     this.requireHolds(node, term, log, this.commitClaims, "leader-completeness", "committed");
     this.requireHolds(node, term, log, this.ackClaims, "acked-write-lost", "acknowledged");
   }

@@ -305,7 +305,7 @@ export class SimNode {
   private onSoftState(role: Role, leader: NodeId | null, term: number): void {
     const wasLeader = this.role === "leader" && this.term === term;
     if (role === "leader" && !wasLeader) {
-      this.host.checker.onLeader(this.id, term, this.mirror);
+      this.host.checker.onLeader(this.id, term, this.mirror, this.incarnation);
       this.host.stats.elections++;
       this.trace(`LEADER of term ${term} (log ends ${this.mirror.lastIndex}@${this.mirror.lastTerm}, commit ${this.commit})`);
     } else if (role !== this.role) {
@@ -411,6 +411,12 @@ export class SimNode {
       const hs = this.disk.hardState;
       if (hs.term !== m.term || hs.vote !== m.to) {
         throw new Violation("persist-before-send", `${this.id} granted its term-${m.term} vote to ${m.to} while its disk holds term ${hs.term} vote ${hs.vote}`);
+      }
+    } else if (m.type === "append" || m.type === "heartbeat" || m.type === "snapshot" || m.type === "timeout-now") {
+      // Leading a term the disk does not know: after a crash the node could lead the same term again, differently.
+      const hs = this.disk.hardState;
+      if (hs.term < m.term) {
+        throw new Violation("persist-before-send", `${this.id} sent a term-${m.term} ${m.type} as leader while its disk still holds term ${hs.term}`);
       }
     } else if (m.type === "append-resp" && !m.reject) {
       const log = this.disk.log;
