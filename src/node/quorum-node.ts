@@ -160,7 +160,7 @@ export class QuorumNode implements NodeView {
   async stop(): Promise<void> {
     this.driver.stop();
     await this.transport.stop();
-    this.store.close();
+    await this.store.close();
     this.sm.close();
   }
 
