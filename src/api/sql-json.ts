@@ -4,6 +4,8 @@
  * SQL values. See docs/http-api.md.
  */
 import type { Column, SqlValue, StatementResult } from "../db/command.ts";
+// format=typed uses Hrana's value encoding, so one codec serves both doors.
+import { encodeValue } from "./hrana/encode.ts";
 
 const BIG_OPEN = "\u0000big:";
 const BIG_CLOSE = "\u0000";
@@ -14,25 +16,9 @@ export function stringifyExact(value: unknown): string {
   return text.includes("\\u0000big:") ? text.replace(/"\\u0000big:(-?\d+)\\u0000"/g, "$1") : text;
 }
 
-export type TypedValue =
-  | { readonly type: "null" }
-  | { readonly type: "integer"; readonly value: string }
-  | { readonly type: "float"; readonly value: number }
-  | { readonly type: "text"; readonly value: string }
-  | { readonly type: "blob"; readonly base64: string };
-
 export function plainValue(v: SqlValue): unknown {
   if (v instanceof Uint8Array) return { base64: Buffer.from(v).toString("base64") };
   return v;
-}
-
-/** Results carry INTEGER as bigint and REAL as number (src/db/command.ts). */
-export function typedValue(v: SqlValue): TypedValue {
-  if (v === null) return { type: "null" };
-  if (typeof v === "bigint") return { type: "integer", value: v.toString() };
-  if (typeof v === "number") return { type: "float", value: v };
-  if (typeof v === "string") return { type: "text", value: v };
-  return { type: "blob", base64: Buffer.from(v).toString("base64") };
 }
 
 function insertId(r: StatementResult): number | bigint {
@@ -53,7 +39,7 @@ export function typedResult(r: StatementResult, isWrite: boolean): Record<string
   return {
     columns: r.columns.map((c) => c.name),
     decltypes: r.columns.map((c) => c.decltype),
-    rows: r.rows.map((row) => row.map((v) => typedValue(v))),
+    rows: r.rows.map((row) => row.map(encodeValue)),
     rows_affected: isWrite ? r.rowsAffected : 0,
     last_insert_id: String(isWrite ? insertId(r) : 0),
   };

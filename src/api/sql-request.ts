@@ -1,6 +1,7 @@
 /** The zod boundary of POST /sql: what a request may contain, turned into statements. */
 import { z } from "zod";
 import type { SqlArgs, SqlValue, Statement } from "../db/command.ts";
+import { decodeValue } from "./hrana/decode.ts";
 
 const typedValue = z.discriminatedUnion("type", [
   z.object({ type: z.literal("null") }),
@@ -41,22 +42,7 @@ function toSqlValue(v: ArgValue): SqlValue {
   if (v === null) return null;
   if (typeof v === "boolean") return v ? 1 : 0;
   if (typeof v === "number" || typeof v === "string") return v;
-  if ("type" in v) {
-    switch (v.type) {
-      case "null":
-        return null;
-      case "integer": {
-        const b = BigInt(v.value);
-        return b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b;
-      }
-      case "float":
-        return v.value;
-      case "text":
-        return v.value;
-      case "blob":
-        return new Uint8Array(Buffer.from(v.base64, "base64"));
-    }
-  }
+  if ("type" in v) return decodeValue(v, "args");
   return new Uint8Array(Buffer.from(v.base64, "base64"));
 }
 

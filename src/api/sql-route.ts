@@ -46,7 +46,13 @@ export function sqlRoutes(service: SqlService, opts: SqlRouteOptions): Hono {
     if (requestId !== undefined && (requestId.length === 0 || requestId.length > 128)) return jsonError(400, { message: "x-quorumlite-request-id must be 1–128 characters", code: "bad-request" });
     const typed = c.req.query("format") === "typed";
 
-    const { statements, single, transaction } = statementsOf(parsed.value);
+    let request: ReturnType<typeof statementsOf>;
+    try {
+      request = statementsOf(parsed.value);
+    } catch (e) {
+      return jsonError(400, { message: (e as Error).message, code: "bad-request" });
+    }
+    const { statements, single, transaction } = request;
     const isRead = statements.every((s) => service.isReadOnly(s.sql));
     if (!isRead && auth.access === "ro") return jsonError(403, { message: "this token is read-only; writes are refused", code: "AUTH_READ_ONLY" });
     try {

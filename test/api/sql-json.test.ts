@@ -57,3 +57,17 @@ describe("sql-json", () => {
     expect(stringifyExact(plainResult({ ...result, rows: [] }, false))).toBe('{"rows":[],"rows_affected":0,"last_insert_id":0}');
   });
 });
+
+test("typed arguments outside SQLite's 64-bit range are a 400 naming the argument", async () => {
+  const { sqlRoutes } = await import("../../src/api/sql-route.ts");
+  const service = {
+    isReadOnly: () => false,
+    write: async () => {
+      throw new Error("must not be called");
+    },
+  } as unknown as import("../../src/node/sql-service.ts").SqlService;
+  const app = sqlRoutes(service, { defaultLevel: "linearizable" });
+  const r = await app.request("/sql", { method: "POST", body: JSON.stringify({ sql: "INSERT INTO t VALUES (?)", args: [{ type: "integer", value: "99999999999999999999" }] }) });
+  expect(r.status).toBe(400);
+  expect(((await r.json()) as { error: { message: string } }).error.message).toMatch(/args.*64-bit/);
+});
