@@ -323,6 +323,9 @@ export class SimNode {
       if (first <= this.mirror.lastIndex) {
         throw new Violation("leader-append-only", `${this.id} (leader of term ${this.term}) rewrote its log from index ${first} (log ended at ${this.mirror.lastIndex})`);
       }
+      for (const e of entries) {
+        if (e.term !== this.term) throw new Violation("leader-append-only", `${this.id} (leader of term ${this.term}) appended ${describeEntry(e)} with another term`);
+      }
       if (this.host.checker.rules) for (const e of entries) if (e.type === "conf") this.checkConfAppend(e);
     }
     const checker = this.host.checker;
