@@ -40,6 +40,14 @@ export class ByteWriter {
     this.buf[this.pos++] = v & 0xff;
   }
 
+  /** Overwrites 4 bytes already written at `at` (a length prefix reserved before its contents were known). */
+  setU32be(at: number, v: number): void {
+    this.buf[at] = (v >>> 24) & 0xff;
+    this.buf[at + 1] = (v >>> 16) & 0xff;
+    this.buf[at + 2] = (v >>> 8) & 0xff;
+    this.buf[at + 3] = v & 0xff;
+  }
+
   /** Unsigned varint; `v` must be a safe non-negative integer (checked by the caller's schema). */
   uvarint(v: number): void {
     this.ensure(8);

@@ -1,6 +1,6 @@
 /**
  * Compact binary codec for batches of Raft messages (the body of
- * POST /raft/messages). Decoding validates everything and throws
+ * POST /raft/messages, and of each frame on POST /raft/stream). Decoding validates everything and throws
  * WireFormatError; the server answers that with 400.
  *
  *   batch   := "QM" version:u8(=1) nstr:uvarint string{nstr} nmsg:uvarint msg{nmsg}
@@ -45,16 +45,18 @@ const TYPES_BY_CODE: readonly MessageType[] = Object.entries(TYPE_CODES)
   .map(([t]) => t as MessageType);
 
 export function encodeMessages(msgs: readonly Message[]): Uint8Array {
+  const w = new ByteWriter(64 + msgs.length * 16 + payloadBytes(msgs));
+  writeMessages(w, msgs);
+  return w.finish();
+}
+
+/** Appends the batch encoding of `msgs` to `w` (lets a framing layer write its header into the same buffer). */
+export function writeMessages(w: ByteWriter, msgs: readonly Message[]): void {
   const strings = new Map<string, number>();
   for (const m of msgs) {
-    for (const id of [m.from, m.to]) {
-      if (!strings.has(id)) {
-        checkString("node id", id, MAX_NODE_ID_BYTES);
-        strings.set(id, strings.size);
-      }
-    }
+    internNodeId(strings, m.from);
+    internNodeId(strings, m.to);
   }
-  const w = new ByteWriter(64 + msgs.length * 16 + payloadBytes(msgs));
   w.u8(MAGIC_0);
   w.u8(MAGIC_1);
   w.u8(VERSION);
@@ -62,7 +64,12 @@ export function encodeMessages(msgs: readonly Message[]): Uint8Array {
   for (const s of strings.keys()) w.string(s);
   w.uvarint(msgs.length);
   for (const m of msgs) writeMessage(w, m, strings);
-  return w.finish();
+}
+
+function internNodeId(strings: Map<string, number>, id: string): void {
+  if (strings.has(id)) return;
+  checkString("node id", id, MAX_NODE_ID_BYTES);
+  strings.set(id, strings.size);
 }
 
 /**

@@ -1,7 +1,9 @@
 /**
  * The sending side of the link to one peer: one multiplexed node:http2
- * session (Bun's fetch cannot speak h2c), message batching and pipelining,
- * simulated latency, reconnect with backoff, RPCs and snapshot uploads.
+ * session (Bun's fetch cannot speak h2c) carrying one long-lived message
+ * stream (POST /raft/stream; per-batch POSTs only for peers without it),
+ * message batching, simulated latency, reconnect with backoff, RPCs and
+ * snapshot uploads.
  *
  * Nothing here throws into the caller of enqueue(): a peer that is down or
  * stalled costs dropped messages (Raft retransmits), never a blocked loop.
@@ -12,19 +14,24 @@ import { open } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import type { Message, NodeId, SnapshotMsg } from "../raft/types.ts";
 import { encodeMessages, estimateMessageBytes } from "./message-codec.ts";
+import { OutboundMessageStream } from "./outbound-message-stream.ts";
+import type { OutboundStreamEnd } from "./outbound-message-stream.ts";
 import { peerOrigin } from "./peer-address.ts";
 import {
   CONTENT_TYPE_MESSAGES,
   CONTENT_TYPE_SNAPSHOT,
+  CONTENT_TYPE_STREAM,
   HEADER_FROM,
   HEADER_SECRET,
   HEADER_TO,
   ROUTE_MESSAGES,
   ROUTE_RPC_PREFIX,
   ROUTE_SNAPSHOT,
+  ROUTE_STREAM,
 } from "./peer-protocol.ts";
 import { PeerRequestError } from "./peer-request-error.ts";
 import { encodeSnapshotPreamble } from "./snapshot-framing.ts";
+import { encodeMessageFrame } from "./stream-framing.ts";
 import type { TransportLimits } from "./transport-limits.ts";
 
 export interface PeerResponse {
@@ -40,6 +47,13 @@ export interface PeerResponse {
  */
 export type LinkState = "idle" | "connecting" | "connected" | "backoff" | "closed" | "invalid";
 
+/**
+ * The message stream: none (not opened yet, or reopening after a failure) · opening (waiting for
+ * the peer to accept it) · open · blocked (waiting for flow control to drain) · posts (the peer has
+ * no stream route: batches go as one POST each on this session).
+ */
+export type MessageStreamState = "none" | "opening" | "open" | "blocked" | "posts";
+
 export interface PeerLinkStats {
   readonly id: NodeId;
   readonly raftAddr: string;
@@ -47,13 +61,17 @@ export interface PeerLinkStats {
   readonly connected: boolean;
   /** Sessions opened so far (the first one plus every reconnect). */
   readonly sessions: number;
-  /** Messages and batches the peer acknowledged (HTTP 204). */
+  readonly streamState: MessageStreamState;
+  /** Message streams opened so far (normally one per session). */
+  readonly streams: number;
+  /** Messages and batches written to the message stream, or acknowledged (HTTP 204) when sent as POSTs. */
   readonly sentMessages: number;
   readonly sentBatches: number;
   readonly sentBytes: number;
-  /** Messages given up on: queue full, peer unreachable, batch failed. */
+  /** Messages given up on: queue full, peer unreachable, stream or batch refused. */
   readonly droppedMessages: number;
   readonly errors: number;
+  /** Message POSTs in flight (only when the peer has no stream route). */
   readonly inflightBatches: number;
   /** Most message POSTs ever in flight at once (pipelining depth reached). */
   readonly peakInflightBatches: number;
@@ -83,6 +101,12 @@ interface Batch {
 }
 
 const ERROR_BODY_BYTES = 4096;
+/**
+ * A delay of 0 is reused for this long before delayMs() is asked again: asking costs a
+ * lookup per batch, and latency is simulated only in tests and demos, where a change may
+ * take this long to apply. Non-zero delays are sampled for every batch.
+ */
+const ZERO_DELAY_REUSE_MS = 1_000;
 
 export class PeerLink {
   /** `http://host:port`, or null when raftAddr is not a valid address. */
@@ -105,6 +129,12 @@ export class PeerLink {
   private releaseTimer: ReturnType<typeof setTimeout> | null = null;
   private inflight = 0;
   private peakInflight = 0;
+  private zeroDelayUntil = -Infinity;
+  private stream: OutboundMessageStream | null = null;
+  /** The session on which the peer answered the stream route with 404/405: POSTs there. */
+  private postsOnly: ClientHttp2Session | null = null;
+  private streamFailures = 0;
+  private streamRetryTimer: ReturnType<typeof setTimeout> | null = null;
   private activeRequests = 0;
   /** request() calls waiting for a stream slot, oldest first. */
   private requestWaiters: Array<() => void> = [];
@@ -112,6 +142,7 @@ export class PeerLink {
   private readonly openCalls = new Set<(e: PeerRequestError) => void>();
 
   private sessions = 0;
+  private streams = 0;
   private sentMessages = 0;
   private sentBatches = 0;
   private sentBytes = 0;
@@ -161,13 +192,21 @@ export class PeerLink {
     this.queuedBytes += bytes;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      this.pendingDueAt = performance.now() + this.ctx.delayMs();
-      queueMicrotask(() => this.flush());
+      const now = performance.now();
+      this.pendingDueAt = now + this.delay(now);
+      queueMicrotask(this.flush);
     }
   }
 
+  private delay(now: number): number {
+    if (now < this.zeroDelayUntil) return 0;
+    const d = this.ctx.delayMs();
+    if (d === 0) this.zeroDelayUntil = now + ZERO_DELAY_REUSE_MS;
+    return d;
+  }
+
   /** Everything enqueued in this tick becomes one batch, released after the link's latency. */
-  private flush(): void {
+  private readonly flush = (): void => {
     this.flushScheduled = false;
     if (this.pending.length === 0) return;
     // Later batches never overtake earlier ones, even if the configured delay shrinks.
@@ -177,34 +216,153 @@ export class PeerLink {
     this.pending = [];
     this.pendingBytes = 0;
     this.pump();
-  }
+  };
 
+  /** Moves due batches onto the wire: frames on the message stream, or POSTs for peers without one. */
   private pump(): void {
     if (this.state === "closed" || this.state === "backoff" || this.state === "invalid") return;
-    const { maxInflightBatches, maxBatchBytes } = this.ctx.limits;
-    while (this.outboxHead < this.outbox.length && this.inflight < maxInflightBatches) {
-      const now = performance.now();
-      const head = this.outbox[this.outboxHead]!;
-      if (head.releaseAt > now) {
-        this.armReleaseTimer(head.releaseAt - now);
-        return;
-      }
-      // Batches that became due while every slot was busy travel together.
-      let msgs = head.msgs;
-      let bytes = head.bytes;
-      this.outboxHead++;
-      while (this.outboxHead < this.outbox.length) {
-        const next = this.outbox[this.outboxHead]!;
-        if (next.releaseAt > now || bytes + next.bytes > maxBatchBytes) break;
-        msgs = msgs.concat(next.msgs);
-        bytes += next.bytes;
-        this.outboxHead++;
-      }
-      this.compactOutbox();
-      this.queuedMessages -= msgs.length;
-      this.queuedBytes -= bytes;
-      this.post(msgs);
+    if (this.outboxHead >= this.outbox.length) return;
+    const session = this.ensureSession();
+    if (session === null) return;
+    if (this.postsOnly === session) {
+      this.pumpPosts();
+      return;
     }
+    let stream = this.stream;
+    if (stream !== null && stream.session !== session) {
+      // The old session got a GOAWAY: finish its stream, continue on the new session.
+      stream.close();
+      stream = this.stream = null;
+    }
+    if (stream === null) {
+      this.openStream(session);
+      return;
+    }
+    if (!stream.writable) return; // accepted → onOpen, drained → onDrain pump again
+    const now = performance.now();
+    while (this.outboxHead < this.outbox.length) {
+      const taken = this.takeDue(now);
+      if (taken === null) return;
+      let frame: Uint8Array;
+      try {
+        frame = encodeMessageFrame(taken.msgs, taken.bytes);
+      } catch (e) {
+        this.encodeFailed(taken.msgs, e);
+        continue;
+      }
+      this.sentMessages += taken.msgs.length;
+      this.sentBatches++;
+      this.sentBytes += frame.length;
+      if (!stream.write(frame)) return;
+    }
+  }
+
+  private pumpPosts(): void {
+    const { maxInflightBatches } = this.ctx.limits;
+    while (this.outboxHead < this.outbox.length && this.inflight < maxInflightBatches) {
+      const taken = this.takeDue(performance.now());
+      if (taken === null) return;
+      this.post(taken.msgs);
+    }
+  }
+
+  /**
+   * The head batch and the due batches behind it (they waited for a drain or a free POST slot
+   * and travel together, up to maxBatchBytes), or null when the head is not due yet.
+   */
+  private takeDue(now: number): { msgs: Message[]; bytes: number } | null {
+    const head = this.outbox[this.outboxHead]!;
+    if (head.releaseAt > now) {
+      this.armReleaseTimer(head.releaseAt - now);
+      return null;
+    }
+    const { maxBatchBytes } = this.ctx.limits;
+    let msgs = head.msgs;
+    let bytes = head.bytes;
+    this.outboxHead++;
+    while (this.outboxHead < this.outbox.length) {
+      const next = this.outbox[this.outboxHead]!;
+      if (next.releaseAt > now || bytes + next.bytes > maxBatchBytes) break;
+      msgs = msgs.concat(next.msgs);
+      bytes += next.bytes;
+      this.outboxHead++;
+    }
+    this.compactOutbox();
+    this.queuedMessages -= msgs.length;
+    this.queuedBytes -= bytes;
+    return { msgs, bytes };
+  }
+
+  private encodeFailed(msgs: readonly Message[], e: unknown): void {
+    // A message the codec refuses is a bug upstream; losing it beats crashing the send loop.
+    this.noteError(`cannot encode messages: ${(e as Error).message}`);
+    this.droppedMessages += msgs.length;
+  }
+
+  private openStream(session: ClientHttp2Session): void {
+    if (this.streamRetryTimer !== null) return;
+    let stream: OutboundMessageStream;
+    try {
+      stream = new OutboundMessageStream(
+        session,
+        this.headers(ROUTE_STREAM, { "content-type": CONTENT_TYPE_STREAM }),
+        { stallMs: this.ctx.limits.messageTimeoutMs, keepaliveMs: this.ctx.limits.streamKeepaliveMs },
+        {
+          onOpen: () => {
+            this.streamFailures = 0;
+            this.markHealthy();
+            this.pump();
+          },
+          onDrain: () => this.pump(),
+          onEnd: (end) => this.streamEnded(stream, end),
+        },
+      );
+    } catch (e) {
+      this.noteError(`cannot open message stream: ${(e as Error).message}`);
+      this.retryStreamLater();
+      return;
+    }
+    this.stream = stream;
+    this.streams++;
+  }
+
+  private streamEnded(stream: OutboundMessageStream, end: OutboundStreamEnd): void {
+    if (this.stream !== stream) return;
+    this.stream = null;
+    switch (end.kind) {
+      case "unsupported":
+        // A peer running an older version: fall back to a POST per batch for this session.
+        this.postsOnly = stream.session;
+        this.markHealthy();
+        this.pump();
+        return;
+      case "stalled":
+        this.failSession(stream.session, end.message);
+        return;
+      case "refused":
+        // The peer will not take our messages (wrong secret, wrong node): like refused POSTs, they are dropped.
+        this.markHealthy();
+        this.noteError(`message stream refused: ${end.status} ${end.message}`);
+        this.droppedMessages += this.queuedMessages;
+        this.dropQueued();
+        break;
+      case "closed":
+        // A failed session enters backoff on its own (and drops what is queued).
+        if (stream.session.destroyed || stream.session.closed) return;
+        this.noteError(end.message);
+        break;
+    }
+    // Messages queued meanwhile wait for the next stream (bounded; Raft retransmits the rest).
+    this.retryStreamLater();
+  }
+
+  private retryStreamLater(): void {
+    if (this.streamRetryTimer !== null || this.state === "closed") return;
+    this.streamFailures++;
+    this.streamRetryTimer = setTimeout(() => {
+      this.streamRetryTimer = null;
+      this.pump();
+    }, this.backoffDelay(this.streamFailures));
   }
 
   private compactOutbox(): void {
@@ -230,9 +388,7 @@ export class PeerLink {
     try {
       body = encodeMessages(msgs);
     } catch (e) {
-      // A message the codec refuses is a bug upstream; losing it beats crashing the send loop.
-      this.noteError(`cannot encode messages: ${(e as Error).message}`);
-      this.droppedMessages += msgs.length;
+      this.encodeFailed(msgs, e);
       return;
     }
     const session = this.ensureSession();
@@ -482,6 +638,11 @@ export class PeerLink {
     });
     s.on("close", () => {
       clearTimeout(connectTimer);
+      if (this.postsOnly === s) this.postsOnly = null;
+      if (this.stream?.session === s) {
+        this.stream.close();
+        this.stream = null;
+      }
       if (this.session !== s) return;
       this.session = null;
       if (this.state !== "closed") this.enterBackoff();
@@ -496,15 +657,20 @@ export class PeerLink {
 
   private enterBackoff(): void {
     this.failures++;
-    const { backoffBaseMs, backoffMaxMs } = this.ctx.limits;
-    const ceiling = Math.min(backoffMaxMs, backoffBaseMs * 2 ** Math.min(this.failures - 1, 20));
-    const delay = ceiling / 2 + (Math.random() * ceiling) / 2;
     this.state = "backoff";
+    this.droppedMessages += this.queuedMessages;
     this.dropQueued();
     this.backoffTimer = setTimeout(() => {
       this.backoffTimer = null;
       if (this.state === "backoff") this.state = "idle";
-    }, delay);
+    }, this.backoffDelay(this.failures));
+  }
+
+  /** Doubling from backoffBaseMs up to backoffMaxMs, jittered over the upper half. */
+  private backoffDelay(failures: number): number {
+    const { backoffBaseMs, backoffMaxMs } = this.ctx.limits;
+    const ceiling = Math.min(backoffMaxMs, backoffBaseMs * 2 ** Math.min(failures - 1, 20));
+    return ceiling / 2 + (Math.random() * ceiling) / 2;
   }
 
   /** Any HTTP response proves the peer is up and speaks our protocol. */
@@ -512,8 +678,8 @@ export class PeerLink {
     this.failures = 0;
   }
 
+  /** Forgets every queued message (the caller counts them as dropped if they were). */
   private dropQueued(): void {
-    this.droppedMessages += this.queuedMessages;
     this.pending = [];
     this.pendingBytes = 0;
     this.outbox = [];
@@ -556,8 +722,12 @@ export class PeerLink {
   close(): void {
     if (this.state === "closed") return;
     this.state = "closed";
+    this.droppedMessages += this.queuedMessages;
     this.dropQueued();
     if (this.backoffTimer !== null) clearTimeout(this.backoffTimer);
+    if (this.streamRetryTimer !== null) clearTimeout(this.streamRetryTimer);
+    this.stream?.close();
+    this.stream = null;
     for (const abort of [...this.openCalls]) abort(new PeerRequestError("closed", this.id, "transport stopped"));
     this.requestWaiters = [];
     const s = this.session;
@@ -572,6 +742,8 @@ export class PeerLink {
       state: this.state,
       connected: this.state === "connected",
       sessions: this.sessions,
+      streamState: this.stream !== null ? (this.stream.state === "ended" ? "none" : this.stream.state) : this.postsOnly !== null && this.postsOnly === this.session ? "posts" : "none",
+      streams: this.streams,
       sentMessages: this.sentMessages,
       sentBatches: this.sentBatches,
       sentBytes: this.sentBytes,

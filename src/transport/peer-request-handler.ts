@@ -2,6 +2,7 @@
  * The receiving side of the peer protocol: a fetch handler for Bun.serve
  * (HTTP/2 h2c or HTTP/1.1, the handler cannot tell and does not care).
  *
+ *   POST /raft/stream        body: frames (stream-framing.ts), open-ended → 200 at once, body ends when the stream does
  *   POST /raft/messages      body: message batch (message-codec.ts)     → 204
  *   POST /raft/rpc/<path>    body: opaque bytes → onRequest's answer
  *   POST /raft/snapshot      body: snapshot upload (snapshot-framing.ts) → 204 once onSnapshot resolved
@@ -12,8 +13,9 @@
 import type { Message, NodeId, SnapshotMsg } from "../raft/types.ts";
 import { ArrivalOrder } from "./arrival-order.ts";
 import { ClusterSecret } from "./cluster-secret.ts";
+import { InboundMessageStream } from "./inbound-message-stream.ts";
 import { decodeMessages } from "./message-codec.ts";
-import { HEADER_FROM, HEADER_SECRET, HEADER_TO, ROUTE_MESSAGES, ROUTE_RPC_PREFIX, ROUTE_SNAPSHOT } from "./peer-protocol.ts";
+import { HEADER_FROM, HEADER_SECRET, HEADER_TO, ROUTE_MESSAGES, ROUTE_RPC_PREFIX, ROUTE_SNAPSHOT, ROUTE_STREAM } from "./peer-protocol.ts";
 import { openSnapshotUpload } from "./snapshot-framing.ts";
 import type { TransportLimits } from "./transport-limits.ts";
 import { WireFormatError } from "./wire-format-error.ts";
@@ -38,15 +40,28 @@ export interface PeerHandlerOptions {
 
 export interface ReceivedStats {
   readonly messages: number;
+  /** Batches: POST bodies plus stream frames (keepalives not counted). */
   readonly batches: number;
   readonly bytes: number;
+  /** Message streams (POST /raft/stream) this sender opened. */
+  readonly streams: number;
   readonly requests: number;
   readonly snapshots: number;
-  /** Requests from this sender answered with 4xx/5xx. */
+  /** Requests from this sender answered with 4xx/5xx, and streams closed over a bad frame. */
   readonly rejected: number;
 }
 
 const MAX_TRACKED_SENDERS = 1024;
+
+interface SenderStats {
+  messages: number;
+  batches: number;
+  bytes: number;
+  streams: number;
+  requests: number;
+  snapshots: number;
+  rejected: number;
+}
 
 class HttpError extends Error {
   constructor(
@@ -64,7 +79,9 @@ function jsonError(status: number, message: string): Response {
 export class PeerRequestHandler {
   /** Per sender: batches reach onMessages in the order they arrived. */
   private readonly orders = new Map<NodeId, ArrivalOrder>();
-  private readonly received = new Map<NodeId, { messages: number; batches: number; bytes: number; requests: number; snapshots: number; rejected: number }>();
+  /** Per sender: its current message stream (a newer one supersedes it, so two never interleave). */
+  private readonly inbound = new Map<NodeId, InboundMessageStream>();
+  private readonly received = new Map<NodeId, SenderStats>();
   private unauthorized = 0;
   private readonly secret: ClusterSecret;
 
@@ -92,6 +109,7 @@ export class PeerRequestHandler {
     if (req.method !== "POST") return this.reject(from, 405, `method ${req.method} not allowed`);
     const pathAndQuery = pathOf(req.url);
     try {
+      if (pathAndQuery === ROUTE_STREAM) return this.messageStream(req, from);
       if (pathAndQuery === ROUTE_MESSAGES) return await this.messages(req, from);
       if (pathAndQuery === ROUTE_SNAPSHOT) return await this.snapshot(req, from);
       if (pathAndQuery.startsWith(ROUTE_RPC_PREFIX) && pathAndQuery.length > ROUTE_RPC_PREFIX.length) {
@@ -135,14 +153,37 @@ export class PeerRequestHandler {
     return new Response(null, { status: 204 });
   }
 
-  private deliver(from: NodeId, bytes: Uint8Array): void {
+  /**
+   * Answers 200 at once and delivers frames while they arrive; the response ends when the
+   * sender ends the stream, or carries the reason when this side closes it over a bad frame.
+   */
+  private messageStream(req: Request, from: NodeId): Response {
+    if (req.body === null) throw new HttpError(400, "empty message stream");
+    const r = this.stat(from);
+    r.streams++;
+    const stream = new InboundMessageStream(
+      req.body,
+      this.opts.limits.maxMessageBodyBytes,
+      (batch) => this.deliver(from, batch, r),
+      (end) => {
+        if (this.inbound.get(from) === stream) this.inbound.delete(from);
+        if (end.kind === "refused") r.rejected++;
+      },
+    );
+    this.inbound.get(from)?.supersede();
+    this.inbound.set(from, stream);
+    return stream.response;
+  }
+
+  private deliver(from: NodeId, bytes: Uint8Array, r: SenderStats = this.stat(from)): void {
     const msgs = decodeMessages(bytes);
-    for (const m of msgs) {
-      if (m.from !== from || m.to !== this.opts.self) {
-        throw new WireFormatError(`message ${m.from}→${m.to} does not belong on the link ${from}→${this.opts.self}`);
+    const self = this.opts.self;
+    for (let i = 0; i < msgs.length; i++) {
+      const m = msgs[i]!;
+      if (m.from !== from || m.to !== self) {
+        throw new WireFormatError(`message ${m.from}→${m.to} does not belong on the link ${from}→${self}`);
       }
     }
-    const r = this.stat(from);
     r.messages += msgs.length;
     r.batches++;
     r.bytes += bytes.length;
@@ -192,12 +233,12 @@ export class PeerRequestHandler {
     return jsonError(status, message);
   }
 
-  private stat(sender: NodeId): { messages: number; batches: number; bytes: number; requests: number; snapshots: number; rejected: number } {
+  private stat(sender: NodeId): SenderStats {
     // Sender ids come from a header: past a sane cluster size, pool them instead of growing without bound.
     const from = this.received.size >= MAX_TRACKED_SENDERS && !this.received.has(sender) ? "(other)" : sender;
     let r = this.received.get(from);
     if (r === undefined) {
-      r = { messages: 0, batches: 0, bytes: 0, requests: 0, snapshots: 0, rejected: 0 };
+      r = { messages: 0, batches: 0, bytes: 0, streams: 0, requests: 0, snapshots: 0, rejected: 0 };
       this.received.set(from, r);
     }
     return r;

@@ -1,7 +1,7 @@
 /**
  * Raft's network: an HTTP/2 server for the peer routes (Bun.serve, h2c with
  * prior knowledge; HTTP/1.1 on the same port) and one PeerLink (a node:http2
- * client session) per peer.
+ * client session with a long-lived message stream) per peer.
  */
 import type { Message, NodeId, SnapshotMsg } from "../raft/types.ts";
 import type { PeerAddress } from "./peer-address.ts";
@@ -127,13 +127,15 @@ export class PeerTransport {
     }
     for (const [id, raftAddr] of wanted) {
       if (this.links.has(id)) continue;
-      this.links.set(id, new PeerLink(id, raftAddr, { self: this.opts.self, secret: this.opts.clusterSecret, limits: this.limits, delayMs: () => this.delayTo(id) }));
+      const delayMs = this.opts.delayMs === undefined ? noDelay : () => this.delayTo(id);
+      this.links.set(id, new PeerLink(id, raftAddr, { self: this.opts.self, secret: this.opts.clusterSecret, limits: this.limits, delayMs }));
     }
   }
 
   /**
    * Non-blocking and never throws. Messages queued for a peer in the same
-   * tick travel in one POST; several POSTs per peer may be in flight. Messages
+   * tick travel as one frame on the link's message stream (one POST each for
+   * peers without the stream route). Messages
    * to unknown, unreachable or backed-up peers are dropped (Raft retransmits);
    * messages to this node itself are dropped too (the runtime steps those).
    */
@@ -184,4 +186,8 @@ export class PeerTransport {
     }
     return Number.isFinite(ms) && ms > 0 ? ms : 0;
   }
+}
+
+function noDelay(): number {
+  return 0;
 }

@@ -1,6 +1,6 @@
 /** Tuning knobs of a PeerTransport; every one has a default suited to a LAN/WAN Raft cluster. */
 export interface TransportLimits {
-  /** Message POSTs in flight per peer (HTTP/2 streams on its one session). */
+  /** Message POSTs in flight per peer, for peers without the stream route (HTTP/2 streams on its one session). */
   readonly maxInflightBatches: number;
   /**
    * RPC streams open at once per peer; more wait their turn. Together with maxInflightBatches
@@ -8,13 +8,19 @@ export interface TransportLimits {
    * Bun's node:http2 client does not queue streams beyond it: they are refused.
    */
   readonly maxConcurrentRequests: number;
-  /** Due batches waiting for a free slot are merged into one POST up to this size. */
+  /** Due batches waiting for a drain or a free POST slot are merged into one frame/POST up to this size. */
   readonly maxBatchBytes: number;
   /** Per peer, messages waiting to be sent beyond these bounds are dropped (Raft retransmits). */
   readonly maxQueuedMessages: number;
   readonly maxQueuedBytes: number;
-  /** A message POST that takes longer means the peer is stalled: its session is torn down. */
+  /**
+   * The peer is stalled, and the session torn down, when for this long: the message stream is not
+   * accepted, a write does not drain, a write is not followed by an answered ping, or a message POST
+   * is not answered. Server side: how long a POST batch may hold up later ones from its sender.
+   */
   readonly messageTimeoutMs: number;
+  /** An idle message stream gets an empty frame this often (Bun.serve drops requests idle for 10 s). */
+  readonly streamKeepaliveMs: number;
   readonly connectTimeoutMs: number;
   /** Reconnect backoff: doubles from base up to max, with jitter. */
   readonly backoffBaseMs: number;
@@ -34,6 +40,7 @@ export const DEFAULT_TRANSPORT_LIMITS: TransportLimits = {
   maxQueuedMessages: 20_000,
   maxQueuedBytes: 64 * 1024 * 1024,
   messageTimeoutMs: 5_000,
+  streamKeepaliveMs: 2_000,
   connectTimeoutMs: 3_000,
   backoffBaseMs: 25,
   backoffMaxMs: 1_000,

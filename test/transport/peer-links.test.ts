@@ -226,6 +226,7 @@ describe("peer links", () => {
         await waitFor(`${stalled}'s session to be torn down`, () => peerStats(a.transport, stalled).errors > 0);
         const s = peerStats(a.transport, stalled);
         expect(s.sentMessages).toBe(0);
+        expect(s.lastError).toContain("message stream not accepted");
         expect(s.droppedMessages).toBeGreaterThan(0);
         expect(s.queuedMessages).toBeLessThanOrEqual(50);
         expect(s.inflightBatches).toBeLessThanOrEqual(4);

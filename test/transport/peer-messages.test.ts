@@ -26,19 +26,19 @@ describe("raft messages over HTTP/2", () => {
     expect(a.received).toEqual(toA);
   });
 
-  test("messages sent in one tick travel in one POST", async () => {
+  test("messages sent in one tick travel in one frame", async () => {
     const a = await startNode("a");
     const b = await startNode("b");
     a.transport.setPeers([{ id: "b", raftAddr: b.addr }]);
     const msgs = Array.from({ length: 1000 }, (_, i) => heartbeat("a", "b", i));
     for (const m of msgs) a.transport.send([m]);
-    await waitFor("1000 messages acknowledged", () => peerStats(a.transport, "b").sentMessages === 1000);
+    await waitFor("1000 messages", () => b.received.length === 1000);
     expect(commitsOf(b.received)).toEqual(commitsOf(msgs));
     expect(peerStats(a.transport, "b")).toMatchObject({ sentMessages: 1000, sentBatches: 1 });
     expect(b.transport.stats().received.a).toMatchObject({ messages: 1000, batches: 1 });
   });
 
-  test("pipelined batches arrive in the order they were sent", async () => {
+  test("batches of very different sizes arrive in the order they were sent", async () => {
     const a = await startNode("a");
     const b = await startNode("b");
     a.transport.setPeers([{ id: "b", raftAddr: b.addr }]);
@@ -59,7 +59,6 @@ describe("raft messages over HTTP/2", () => {
     expect(order).toEqual(sent);
     const s = peerStats(a.transport, "b");
     expect(s.sentBatches).toBeGreaterThan(100);
-    expect(s.peakInflightBatches).toBeGreaterThan(1);
     expect(s.droppedMessages).toBe(0);
   });
 

@@ -9,6 +9,8 @@ export interface TcpProxy {
   /** The first bytes each accepted connection sent (up to 64). */
   readonly prefixes: Uint8Array[];
   connections(): number;
+  /** Bytes received from clients so far (forwarded or not). */
+  bytesUp(): number;
   /** Stop forwarding (and answering) anything, on existing and new connections. */
   stall(): void;
   close(): void;
@@ -52,6 +54,7 @@ export async function startTcpProxy(target: { hostname: string; port: number } |
   const prefixes: Uint8Array[] = [];
   const sockets = new Set<Socket<Conn>>();
   let accepted = 0;
+  let up = 0;
   const listener = Bun.listen<Conn>({
     hostname: "127.0.0.1",
     port: 0,
@@ -89,6 +92,7 @@ export async function startTcpProxy(target: { hostname: string; port: number } |
         }).catch(() => client.end());
       },
       data(client, data) {
+        up += data.length;
         const conn = client.data;
         if (conn.prefix.length < 64) {
           const next = new Uint8Array(Math.min(64, conn.prefix.length + data.length));
@@ -119,6 +123,7 @@ export async function startTcpProxy(target: { hostname: string; port: number } |
     port: listener.port,
     prefixes,
     connections: () => accepted,
+    bytesUp: () => up,
     stall: () => {
       stalled = true;
     },

@@ -35,7 +35,7 @@ function append(i: number, payload: Uint8Array): Message {
 /**
  * Closed loop without polling: `window` batches of `perBatch` messages are kept outstanding;
  * each delivery at b makes a send another batch (each batch from its own macrotask, so it
- * travels as its own POST unless the link merges due batches).
+ * travels as its own frame unless the link merges due batches).
  */
 async function stream(label: string, perBatch: number, make: (i: number) => Message, window = 16): Promise<void> {
   let received = 0;
@@ -72,7 +72,7 @@ async function stream(label: string, perBatch: number, make: (i: number) => Mess
   console.log(
     `${label.padEnd(40)} ${Math.round(received / elapsed).toLocaleString("en").padStart(9)} msg/s ` +
       `${Math.round(s.sentBatches / elapsed).toLocaleString("en").padStart(7)} batches/s  ` +
-      `${(s.sentMessages / s.sentBatches).toFixed(1)} msg/batch, peak in flight ${s.peakInflightBatches}, dropped ${s.droppedMessages}, ` +
+      `${(s.sentMessages / s.sentBatches).toFixed(1)} msg/batch, streams ${s.streams}, dropped ${s.droppedMessages}, ` +
       `${((s.sentBytes / elapsed) / 1e6).toFixed(1)} MB/s; CPU (both ends) ${(cpuUs / s.sentBatches).toFixed(0)} µs/batch, ` +
       `${(cpuUs / s.sentMessages).toFixed(2)} µs/msg, ${(cpuUs / 1e6 / elapsed).toFixed(2)} cores`,
   );
@@ -138,7 +138,7 @@ async function twoProcess(label: string, perBatch: number, make: (i: number) => 
     console.log(
       `${label.padEnd(40)} ${Math.round(acked / elapsed).toLocaleString("en").padStart(9)} msg/s ` +
         `${Math.round(s.sentBatches / elapsed).toLocaleString("en").padStart(7)} batches/s  ` +
-        `${(s.sentMessages / s.sentBatches).toFixed(1)} msg/batch, peak in flight ${s.peakInflightBatches}, dropped ${s.droppedMessages}, ` +
+        `${(s.sentMessages / s.sentBatches).toFixed(1)} msg/batch, streams ${s.streams}, dropped ${s.droppedMessages}, ` +
         `${((s.sentBytes / elapsed) / 1e6).toFixed(1)} MB/s; sender CPU ${((cpu.user + cpu.system) / s.sentBatches).toFixed(0)} µs/batch, ` +
         `${((cpu.user + cpu.system) / 1e6 / elapsed).toFixed(2)} cores`,
     );
