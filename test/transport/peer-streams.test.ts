@@ -157,6 +157,25 @@ describe("message streams", () => {
     await waitFor("a well-formed stream afterwards", () => b.received.length === 2);
   });
 
+  test("a newer stream from the same sender supersedes the older one, which delivers nothing more", async () => {
+    const b = await startNode("b");
+    const origin = `http://${b.addr}`;
+    const auth = { "x-quorumlite-secret": "test-secret", "x-quorumlite-from": "x" };
+    const first = rawStream(origin, auth);
+    first.stream.write(frame([heartbeat("x", "b", 1)]));
+    await waitFor("the first stream's message", () => b.received.length === 1);
+    const second = rawStream(origin, auth);
+    second.stream.write(frame([heartbeat("x", "b", 2)]));
+    await waitFor("the second stream's message", () => b.received.length === 2);
+    const old = await first.answer;
+    expect(old.body).toContain("superseded");
+    first.stream.write(frame([heartbeat("x", "b", 99)])); // too late: that stream is closed
+    second.stream.write(frame([heartbeat("x", "b", 3)]));
+    await waitFor("the second stream's next message", () => b.received.length === 3);
+    expect(commitsOf(b.received)).toEqual([1, 2, 3]);
+    expect(b.transport.stats().received.x).toMatchObject({ streams: 2, rejected: 0 });
+  });
+
   test("frames split across chunks anywhere, including inside the length, are reassembled", async () => {
     const b = await startNode("b");
     const s = rawStream(`http://${b.addr}`, { "x-quorumlite-secret": "test-secret", "x-quorumlite-from": "x" });
