@@ -71,6 +71,7 @@ export async function startNode(opts: NodeOptions): Promise<{ node: QuorumNode; 
     tickMs: opts.tickMs,
     snapshotThreshold: opts.snapshotThreshold,
     snapshotKeep: opts.snapshotKeep,
+    logWriter: opts.logWriter,
   });
   const auth = await authenticatorFor(opts);
   if (!auth) console.log(`[${opts.id}] no --auth-jwt-key-file or --auth-tokens: the HTTP API is open to anyone who can reach ${opts.http}`);

@@ -43,6 +43,7 @@ export interface QuorumNodeConfig {
   readonly writeTimeoutMs?: number;
   readonly readTimeoutMs?: number;
   readonly fsync?: boolean;
+  readonly logWriter?: "worker" | "inline";
   /** Compact the log every this many applied entries (rqlite's snapshot threshold). */
   readonly snapshotThreshold?: number;
   /** Entries kept behind the applied index after compaction, so briefly lagging peers need no snapshot. */
@@ -114,7 +115,7 @@ export class QuorumNode implements NodeView {
 
   static async start(config: QuorumNodeConfig): Promise<QuorumNode> {
     mkdirSync(config.dataDir, { recursive: true });
-    const store = await RaftLogStore.open(join(config.dataDir, "raft"), { fsync: config.fsync ?? true });
+    const store = await RaftLogStore.open(join(config.dataDir, "raft"), { fsync: config.fsync ?? true, writer: config.logWriter ?? "worker" });
     const sm = StateMachine.open(join(config.dataDir, "db.sqlite"), { fsync: false });
     const loaded = store.load();
     let snapshot: SnapshotMeta | null = loaded.snapshot;
