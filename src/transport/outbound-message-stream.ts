@@ -184,14 +184,15 @@ export class OutboundMessageStream {
     try {
       this.session.ping((err) => this.pingAnswered(err));
     } catch {
-      // A closing session cannot ping; its close ends this stream.
+      // A closing session cannot ping; its close ends this stream (or the watchdog does).
+      this.pingOutstanding = false;
     }
   }
 
-  private pingAnswered(err: Error | null): void {
+  private pingAnswered(err: Error | null | undefined): void {
     this.pingOutstanding = false;
     // A failed ping means the session is going away; its close ends this stream.
-    if (err !== null || this.ended) return;
+    if (err || this.ended) return;
     // Frames written before the ping left went ahead of it on the same connection.
     this.unconfirmedSince = this.firstWriteAfterPing;
     this.firstWriteAfterPing = 0;

@@ -283,6 +283,20 @@ describe("message stream liveness", () => {
     expect(peerStats(a.transport, "b").lastError).toContain("ping");
   });
 
+  test("a healthy link outlives many stall deadlines, busy and idle", async () => {
+    const b = await startNode("b");
+    const a = await startNode("a", { limits: { messageTimeoutMs: 100, streamKeepaliveMs: 20 } });
+    a.transport.setPeers([{ id: "b", raftAddr: b.addr }]);
+    for (let i = 0; i < 200; i++) {
+      a.transport.send([heartbeat("a", "b", i)]);
+      await Bun.sleep(2);
+    }
+    await Bun.sleep(600); // idle: keepalives and pings only
+    a.transport.send([heartbeat("a", "b", 200)]);
+    await waitFor("every message", () => b.received.length === 201);
+    expect(peerStats(a.transport, "b")).toMatchObject({ sessions: 1, streams: 1, errors: 0, lastError: null });
+  });
+
   test("an idle stream carries keepalive frames that the receiver skips", async () => {
     const b = await startNode("b");
     const proxy = await startTcpProxy({ hostname: "127.0.0.1", port: b.transport.port });
