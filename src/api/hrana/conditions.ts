@@ -1,22 +1,9 @@
-/** Hrana batch conditions, for batches the Hrana layer runs step by step itself. */
-import type { StepCondition, StepOutcome } from "../../db/command.ts";
-
-export function evalCondition(c: StepCondition, outcomes: readonly (StepOutcome | null)[], isAutocommit: boolean): boolean {
-  switch (c.type) {
-    case "ok":
-      return outcomes[c.step]?.ok === true;
-    case "error":
-      return outcomes[c.step]?.ok === false;
-    case "not":
-      return !evalCondition(c.cond, outcomes, isAutocommit);
-    case "and":
-      return c.conds.every((x) => evalCondition(x, outcomes, isAutocommit));
-    case "or":
-      return c.conds.some((x) => evalCondition(x, outcomes, isAutocommit));
-    case "is_autocommit":
-      return isAutocommit;
-  }
-}
+/**
+ * Hrana batch conditions in the Hrana layer. Evaluation itself is the state
+ * machine's `conditionHolds` (one evaluator for batches run step by step here
+ * and batches applied through the log); this adds the stream-state rewrite.
+ */
+import type { StepCondition } from "../../db/command.ts";
 
 const TRUE: StepCondition = { type: "and", conds: [] };
 const FALSE: StepCondition = { type: "or", conds: [] };

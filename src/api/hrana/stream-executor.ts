@@ -14,7 +14,8 @@ import type { BatchStep, CommandOutcome, StepCondition, StepOutcome } from "../.
 import type { Applied, InteractiveTx, ReadOptions, SqlService, WriteOptions } from "../../node/sql-service.ts";
 import type { Access } from "../auth/bearer-auth.ts";
 import { endsInAutocommit } from "./batch-plan.ts";
-import { evalCondition, fixAutocommit } from "./conditions.ts";
+import { conditionHolds } from "../../db/step-condition.ts";
+import { fixAutocommit } from "./conditions.ts";
 import { EMPTY_RESULT, encodeBatchResult, encodeSqlError, encodeStmtResult } from "./encode.ts";
 import { fromServiceError, HranaHttpError, isServiceError, requestError } from "./errors.ts";
 import { isPrepared, prepareStmt, prepareText, resolveSql, type PreparedStmt } from "./prepared-stmt.ts";
@@ -199,7 +200,7 @@ export class StreamExecutor {
   private async interpret(steps: readonly (PreparedStmt & { readonly condition?: StepCondition | undefined })[]) {
     const outcomes: (StepOutcome | null)[] = [];
     for (const s of steps) {
-      if (s.condition !== undefined && !evalCondition(s.condition, outcomes, this.stream.isAutocommit)) {
+      if (s.condition !== undefined && !conditionHolds(s.condition, outcomes, this.stream.isAutocommit)) {
         outcomes.push(null);
         continue;
       }

@@ -29,7 +29,7 @@ import {
   type SqlService,
   type WriteOptions,
 } from "../../../src/node/sql-service.ts";
-import { evalCondition } from "../../../src/api/hrana/conditions.ts";
+import { conditionHolds } from "../../../src/db/step-condition.ts";
 import { splitStatements } from "../../../src/api/hrana/sql-lexer.ts";
 import { classifyTxControl, type TxControl } from "../../../src/api/hrana/tx-control.ts";
 
@@ -166,7 +166,7 @@ function runCommand(db: Database, cmd: CommandInput): CommandOutcome {
   if (cmd.kind === "batch") {
     const steps: (StepOutcome | null)[] = [];
     for (const s of cmd.steps) {
-      steps.push(s.condition === undefined || evalCondition(s.condition, steps, session.isAutocommit) ? session.execute(s.stmt) : null);
+      steps.push(s.condition === undefined || conditionHolds(s.condition, steps, session.isAutocommit) ? session.execute(s.stmt) : null);
     }
     session.finish();
     return { kind: "batch", steps };
