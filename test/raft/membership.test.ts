@@ -102,13 +102,7 @@ describe("membership changes through the log", () => {
 
   test("a new leader may not change membership until an entry of its term commits", () => {
     const c = new TestCluster(["a", "b", "c"]);
-    c.raft("a").campaign();
-    c.flush();
-    c.deliverWhere((m) => m.type === "vote");
-    c.deliverWhere((m) => m.type === "vote-resp");
-    c.deliverWhere((m) => m.type === "vote");
-    c.deliverWhere((m) => m.type === "vote-resp");
-    expect(c.raft("a").status().role).toBe("leader");
+    c.electOnly("a");
     expect(c.raft("a").proposeConfChange({ op: "add-learner", member: ams("d") })).toMatchObject({
       ok: false,
       reason: "conf-change-pending",

@@ -4,13 +4,7 @@ import { TestCluster, seededRandom } from "./test-cluster.ts";
 describe("ReadIndex (thesis §6.4)", () => {
   test("refused until the leader's no-op commits", () => {
     const c = new TestCluster(["a", "b", "c"]);
-    c.raft("a").campaign();
-    c.flush();
-    c.deliverWhere((m) => m.type === "vote");
-    c.deliverWhere((m) => m.type === "vote-resp");
-    c.deliverWhere((m) => m.type === "vote");
-    c.deliverWhere((m) => m.type === "vote-resp");
-    expect(c.raft("a").status().role).toBe("leader");
+    c.electOnly("a");
     c.raft("a").readIndex("early");
     c.flush();
     expect(c.node("a").readStates).toEqual([{ ctx: "early", ok: false, reason: "not-ready" }]);

@@ -254,6 +254,22 @@ export class TestCluster {
     return r;
   }
 
+  /**
+   * Run only the election (pre-vote and vote rounds), delivering nothing else:
+   * the new leader's no-op is appended but not yet committed.
+   */
+  electOnly(id: NodeId): Raft {
+    this.raft(id).campaign();
+    this.flush();
+    for (let round = 0; round < 2; round++) {
+      this.deliverWhere((m) => m.type === "vote");
+      this.deliverWhere((m) => m.type === "vote-resp");
+    }
+    const r = this.raft(id);
+    if (r.status().role !== "leader") throw new Error(`${id} did not become leader (${r.status().role})`);
+    return r;
+  }
+
   leaders(): NodeId[] {
     return [...this.nodes.values()].filter((n) => n.up && n.raft.status().role === "leader").map((n) => n.id);
   }
