@@ -8,6 +8,13 @@
  * is queued; when the commit finishes they all go out as the next single
  * transaction — one fsync for all of them.
  *
+ * A hard state that only moves the commit index is not worth an fsync of its
+ * own: commitIndex is volatile state (Raft paper, Figure 2; etcd's MustSync),
+ * and restart takes max(commit, applied). It resolves at once and rides in the
+ * next batch that must be written anyway (or in close()). On a busy node this
+ * halves the fsyncs: every entry used to cost one for itself and one when its
+ * commit became known.
+ *
  * By default the writes run in a Worker (see log-writer.ts and
  * bench/storage-fsync.ts for why), so the leader's own fsync overlaps with
  * its sends to followers (Raft thesis §10.2.1) without stalling the event loop.
@@ -42,6 +49,8 @@ export interface LogStoreStats {
   readonly writer: LogWriterKind;
   readonly fsync: boolean;
   readonly persistCalls: number;
+  /** persist() calls that only moved the commit index: answered at once, written with the next batch. */
+  readonly lazyHardStates: number;
   /** Transactions committed (group-commit batches). */
   readonly commits: number;
   /** Commits that fsynced (= commits when fsync is on; each COMMIT fsyncs the WAL once, checkpoints add a few). */
@@ -86,9 +95,14 @@ export class RaftLogStore {
   private failure: LogWriteFailedError | null = null;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
+  /** Term and vote of the last hard state accepted by persist() (durable or queued). */
+  private stagedTermVote: { readonly term: Term; readonly vote: string | null };
+  /** A commit-only hard state waiting for the next batch (see the header). */
+  private lazyHardState: HardState | null = null;
 
   private counters = {
     persistCalls: 0,
+    lazyHardStates: 0,
     commits: 0,
     entriesWritten: 0,
     bytesWritten: 0,
@@ -109,6 +123,7 @@ export class RaftLogStore {
     this.snapTerm = recovered.snapshot?.term ?? 0;
     this.terms = recovered.entries.map((e) => e.term);
     this.counters.durableLastIndex = this.lastIndex();
+    this.stagedTermVote = { term: recovered.hardState.term, vote: recovered.hardState.vote };
   }
 
   /**
@@ -147,6 +162,11 @@ export class RaftLogStore {
   persist(w: PersistRequest): Promise<void> {
     if (this.closed) return Promise.reject(new LogContractError("raft log: store is closed"));
     if (this.failure) return Promise.reject(this.failure);
+    if (this.isCommitOnly(w)) {
+      this.lazyHardState = w.hardState!;
+      this.counters.lazyHardStates++;
+      return Promise.resolve();
+    }
     let planned: { ops: StagedOp[]; apply: () => void };
     try {
       planned = this.plan(w);
@@ -155,6 +175,10 @@ export class RaftLogStore {
     }
     planned.apply();
     this.counters.persistCalls++;
+    if (w.hardState) {
+      this.stagedTermVote = { term: w.hardState.term, vote: w.hardState.vote };
+      this.lazyHardState = null; // superseded: this one carries a commit at least as new
+    }
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ ops: planned.ops, lastIndex: this.lastIndex(), resolve, reject });
       this.kick();
@@ -214,6 +238,7 @@ export class RaftLogStore {
       writer: this.writer.kind,
       fsync: this.fsync,
       persistCalls: c.persistCalls,
+      lazyHardStates: c.lazyHardStates,
       commits: c.commits,
       fsyncs: this.fsync ? c.commits : 0,
       entriesWritten: c.entriesWritten,
@@ -231,6 +256,12 @@ export class RaftLogStore {
   /** Waits for every queued write to be durable, then closes the files and stops the worker. */
   async close(): Promise<void> {
     if (this.closed) return;
+    const lazy = this.lazyHardState;
+    if (lazy && !this.failure) {
+      // Not needed for safety (see the header), but a clean restart then knows its commit index at once.
+      this.pending.push({ ops: [], lastIndex: this.lastIndex(), resolve: null, reject: null });
+      this.kick();
+    }
     this.closed = true;
     if (!this.failure && (this.inFlight || this.scheduled || this.pending.length > 0)) {
       await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
@@ -309,6 +340,13 @@ export class RaftLogStore {
     };
   }
 
+  private isCommitOnly(w: PersistRequest): boolean {
+    const hs = w.hardState;
+    if (!hs || w.snapshot || (w.entries?.length ?? 0) > 0 || !isHardState(hs)) return false;
+    const staged = this.stagedTermVote;
+    return staged.term === hs.term && staged.vote === hs.vote;
+  }
+
   private kick(): void {
     if (this.inFlight || this.scheduled || this.pending.length === 0 || this.failure) return;
     this.scheduled = true;
@@ -320,7 +358,11 @@ export class RaftLogStore {
     if (this.inFlight || this.failure || this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
-    const ops = buildBatch(batch.length === 1 ? batch[0].ops : batch.flatMap((p) => p.ops));
+    const staged = batch.length === 1 ? batch[0].ops : batch.flatMap((p) => p.ops);
+    const lazy = this.lazyHardState;
+    this.lazyHardState = null;
+    // First, so that a hard state in the batch itself (newer) wins in buildBatch.
+    const ops = buildBatch(lazy ? [{ kind: "hardState", json: hardStateJson(lazy) }, ...staged] : staged);
     const lastIndex = batch[batch.length - 1].lastIndex;
     if (ops.length === 0) {
       this.settle(batch, lastIndex);

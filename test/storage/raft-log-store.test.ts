@@ -59,6 +59,39 @@ describe.each(["worker", "inline"] as const)("RaftLogStore (%s writer)", (writer
     expect(loaded.snapshot).toBeNull();
   });
 
+  test("a hard state that only moves commit costs no fsync of its own and rides in the next batch", async () => {
+    const { store, dir } = await openFresh(writer);
+    await store.persist({ entries: normals(1, 3, 1), hardState: { term: 1, vote: "n1", commit: 0 } });
+    const commitsBefore = store.stats().commits;
+    await store.persist({ hardState: { term: 1, vote: "n1", commit: 3 } });
+    expect(store.stats()).toMatchObject({ commits: commitsBefore, lazyHardStates: 1 });
+    // Not on disk yet: a crash now restarts with commit 0, which Raft allows (commit is volatile).
+    const peek = new Database(logDatabasePath(dir), { readonly: true });
+    expect(JSON.parse(peek.query<{ value: string }, []>("SELECT value FROM state WHERE key = 'hardState'").get()!.value).commit).toBe(0);
+    peek.close();
+    await store.persist({ entries: normals(4, 4, 1) });
+    expect(store.stats().commits).toBe(commitsBefore + 1);
+    const after = new Database(logDatabasePath(dir), { readonly: true });
+    expect(JSON.parse(after.query<{ value: string }, []>("SELECT value FROM state WHERE key = 'hardState'").get()!.value).commit).toBe(3);
+    after.close();
+  });
+
+  test("a new term or vote is never deferred", async () => {
+    const { store } = await openFresh(writer);
+    await store.persist({ hardState: { term: 1, vote: null, commit: 0 } });
+    const c0 = store.stats().commits;
+    await store.persist({ hardState: { term: 1, vote: "n2", commit: 0 } });
+    await store.persist({ hardState: { term: 2, vote: "n2", commit: 0 } });
+    expect(store.stats()).toMatchObject({ commits: c0 + 2, lazyHardStates: 0 });
+  });
+
+  test("close writes a deferred commit index", async () => {
+    const { store, dir } = await openFresh(writer);
+    await store.persist({ entries: normals(1, 2, 1), hardState: { term: 1, vote: null, commit: 0 } });
+    await store.persist({ hardState: { term: 1, vote: null, commit: 2 } });
+    expect((await reopen(store, dir, writer)).loaded.hardState).toEqual({ term: 1, vote: null, commit: 2 });
+  });
+
   test("a vote of null and a vote for a node both round-trip", async () => {
     const { store, dir } = await openFresh(writer);
     await store.persist({ hardState: { term: 4, vote: "n3", commit: 0 } });
