@@ -38,8 +38,8 @@ export const nodeOptionsSchema = z.object({
   snapshotKeep: z.number().int().min(0),
   /** Hrana TRANSACTION_TIMEOUT: an interactive transaction idle this long is rolled back. */
   txTimeoutMs: z.number().int().min(10),
-  /** Where the Raft log's fsync runs: a Worker thread (default) or inline on the event loop. */
-  logWriter: z.enum(["worker", "inline"]),
+  /** Where the Raft log's fsync runs: adaptive (Worker while leading, inline while following), worker, inline. */
+  logWriter: z.enum(["adaptive", "worker", "inline"]),
 });
 
 export type NodeOptions = z.infer<typeof nodeOptionsSchema>;
@@ -63,7 +63,8 @@ export const SERVE_HELP = `quorumlite serve — run one node
   --snapshot-threshold N  compact the log every N applied entries (default 10000)
   --snapshot-keep N       entries kept behind the applied index when compacting (default 2000)
   --tx-timeout-ms N       roll back an interactive transaction idle this long (default 5000)
-  --log-writer W          worker (default: fsync off the event loop) or inline (lower latency when idle)
+  --log-writer W          where the Raft log's fsync runs: adaptive (default: a Worker thread while
+                          leading, inline while following), worker (always), inline (always)
   --auth-jwt-key-file F   require Authorization: Bearer <JWT> signed by this Ed25519 key (claim a=ro|rw)
   --auth-tokens LIST      static bearer tokens: TOKEN[:ro|:rw],… (default $QUORUMLITE_AUTH_TOKENS)
                           Without either, the API is open: fine on loopback, not on a public address.`;
@@ -164,7 +165,7 @@ export function resolveNodeOptions(argv: readonly string[], env: Record<string, 
     snapshotThreshold: Number(values["snapshot-threshold"] ?? "10000"),
     snapshotKeep: Number(values["snapshot-keep"] ?? "2000"),
     txTimeoutMs: Number(values["tx-timeout-ms"] ?? "5000"),
-    logWriter: values["log-writer"] ?? env.QUORUMLITE_LOG_WRITER ?? "worker",
+    logWriter: values["log-writer"] ?? env.QUORUMLITE_LOG_WRITER ?? "adaptive",
     authTokens: parseTokens(values["auth-tokens"] ?? env.QUORUMLITE_AUTH_TOKENS ?? ""),
   });
 }

@@ -9,6 +9,7 @@ import { Raft } from "../raft/raft.ts";
 import type { ConfChange, Member, Message, RaftConfig, SnapshotMeta, SnapshotMsg, SoftState } from "../raft/types.ts";
 import { StateMachine } from "../db/state-machine.ts";
 import { RaftLogStore } from "../storage/raft-log-store.ts";
+import type { LogWriterMode } from "../storage/log-writer.ts";
 import { PeerTransport } from "../transport/peer-transport.ts";
 import type { BatchStep } from "../db/command.ts";
 import { RaftDriver } from "./raft-driver.ts";
@@ -43,7 +44,7 @@ export interface QuorumNodeConfig {
   readonly writeTimeoutMs?: number;
   readonly readTimeoutMs?: number;
   readonly fsync?: boolean;
-  readonly logWriter?: "worker" | "inline";
+  readonly logWriter?: LogWriterMode;
   /** Compact the log every this many applied entries (rqlite's snapshot threshold). */
   readonly snapshotThreshold?: number;
   /** Entries kept behind the applied index after compaction, so briefly lagging peers need no snapshot. */
@@ -115,7 +116,7 @@ export class QuorumNode implements NodeView {
 
   static async start(config: QuorumNodeConfig): Promise<QuorumNode> {
     mkdirSync(config.dataDir, { recursive: true });
-    const store = await RaftLogStore.open(join(config.dataDir, "raft"), { fsync: config.fsync ?? true, writer: config.logWriter ?? "worker" });
+    const store = await RaftLogStore.open(join(config.dataDir, "raft"), { fsync: config.fsync ?? true, writer: config.logWriter ?? "adaptive" });
     const sm = StateMachine.open(join(config.dataDir, "db.sqlite"), { fsync: false });
     const loaded = store.load();
     let snapshot: SnapshotMeta | null = loaded.snapshot;

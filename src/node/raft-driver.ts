@@ -41,6 +41,8 @@ export class RaftDriver {
   /** While an interactive transaction uses the writer connection, committed entries wait here. */
   private applyHeld = false;
   private heldEntries: Entry[] = [];
+  /** Committed entries a follower applies after this turn's fsync (applyLater). */
+  private deferred: Entry[] = [];
   /** Wall-clock ms of the last message from the current leader (for `freshness` reads). */
   lastLeaderContact = 0;
   appliedIndex: number;
@@ -86,6 +88,7 @@ export class RaftDriver {
 
   holdApply(on: boolean): void {
     this.applyHeld = on;
+    if (on && this.deferred.length > 0) this.heldEntries.push(...this.deferred.splice(0));
     if (!on && this.heldEntries.length > 0) this.apply(this.heldEntries.splice(0));
   }
 
@@ -138,6 +141,7 @@ export class RaftDriver {
   private handle(rd: Ready): void {
     if (rd.softState) {
       this.soft = rd.softState;
+      this.store.useBackgroundWriter(rd.softState.role === "leader"); (globalThis as any).__qlLeader = rd.softState.role === "leader";
       if (rd.softState.role === "leader") this.lastLeaderContact = Date.now();
       this.events.onSoftState?.(rd.softState);
     }
@@ -167,7 +171,9 @@ export class RaftDriver {
     if (snapshot && snapshot.index > this.appliedIndex) this.appliedIndex = Math.max(this.appliedIndex, this.sm.appliedIndex());
     if (rd.committed.length > 0) {
       if (this.applyHeld) this.heldEntries.push(...rd.committed);
-      else this.apply(rd.committed);
+      // A node that just became leader may still hold deferred entries: they go first.
+      else if (this.soft.role === "leader") this.apply(this.deferred.length > 0 ? this.deferred.splice(0).concat(rd.committed) : rd.committed);
+      else this.applyLater(rd.committed);
     }
     for (const rs of rd.readStates) this.readReady(rs);
   }
@@ -197,6 +203,29 @@ export class RaftDriver {
         this.shipping.delete(to);
         this.schedule();
       });
+  }
+
+  /**
+   * A follower learns a commit index together with the next entries, whose
+   * acknowledgement waits on their fsync: applying first would delay it.
+   * Queued behind the store's flush (both are setImmediate callbacks, in
+   * order), so the ack leaves before the apply runs.
+   */
+  private applyLater(entries: readonly Entry[]): void {
+    const first = this.deferred.length === 0;
+    for (const e of entries) this.deferred.push(e);
+    if (!first) return;
+    setImmediate(() => {
+      const batch = this.deferred;
+      this.deferred = [];
+      if (this.stopped || batch.length === 0) return;
+      try {
+        if (this.applyHeld) this.heldEntries.push(...batch);
+        else this.apply(batch);
+      } catch (e) {
+        this.events.onFatal?.(e);
+      }
+    });
   }
 
   private apply(entries: readonly Entry[]): void {

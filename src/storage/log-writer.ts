@@ -1,15 +1,18 @@
 /**
  * Where group-commit batches are written. Two implementations, measured
  * against each other in bench/storage-fsync.ts:
- * - WorkerLogWriter (default): a Worker thread owns the write connection, so
- *   the fsync never blocks the event loop (peer sends, HTTP, timers).
+ * - WorkerLogWriter: a Worker thread owns the write connection, so the fsync
+ *   never blocks the event loop (peer sends, HTTP, timers).
  * - InlineLogWriter: the batch runs synchronously on the event loop, deferred
  *   with setImmediate so that I/O already queued goes first.
+ * The store's default mode, "adaptive", holds both and lets the node pick per
+ * role (RaftLogStore.useBackgroundWriter).
  */
 import type { ConnectionPragmas } from "./log-database.ts";
 import type { WriteOp, WriteReport } from "./log-write-batch.ts";
 
 export type LogWriterKind = "worker" | "inline";
+export type LogWriterMode = LogWriterKind | "adaptive";
 
 export interface LogWriter {
   readonly kind: LogWriterKind;

@@ -15,9 +15,11 @@
  * halves the fsyncs: every entry used to cost one for itself and one when its
  * commit became known.
  *
- * By default the writes run in a Worker (see log-writer.ts and
- * bench/storage-fsync.ts for why), so the leader's own fsync overlaps with
- * its sends to followers (Raft thesis §10.2.1) without stalling the event loop.
+ * Where the writes run is chosen per batch (see log-writer.ts): by default
+ * ("adaptive") a leader's batches go to a Worker, so its own fsync overlaps
+ * with its sends to followers (Raft thesis §10.2.1) without stalling the
+ * event loop, and a follower's run inline, because a follower has nothing to
+ * do before its acknowledgement but the fsync, and the Worker hop costs it.
  */
 import type { Database } from "bun:sqlite";
 import type { Entry, HardState, Index, Membership, SnapshotMeta, Term } from "../raft/types.ts";
@@ -25,7 +27,7 @@ import { encodeEntry, decodeEntry } from "./entry-codec.ts";
 import { checksum, openLogDatabase, type ConnectionPragmas } from "./log-database.ts";
 import { recoverLog, type RecoveredLog } from "./log-recovery.ts";
 import { buildBatch, type EncodedEntry, type StagedOp } from "./group-commit-batch.ts";
-import type { LogWriter, LogWriterKind } from "./log-writer.ts";
+import type { LogWriter, LogWriterKind, LogWriterMode } from "./log-writer.ts";
 import { InlineLogWriter } from "./inline-log-writer.ts";
 import { WorkerLogWriter } from "./worker-log-writer.ts";
 import { hardStateJson, isHardState, isMembership, isSnapshotMeta, snapshotMetaJson } from "./state-records.ts";
@@ -34,8 +36,8 @@ import { LogContractError, LogWriteFailedError, StorageCorruptionError } from ".
 export interface RaftLogStoreOptions {
   /** Default true. false → synchronous=OFF: for tests and simulations only. */
   readonly fsync?: boolean;
-  /** Default "worker". */
-  readonly writer?: LogWriterKind;
+  /** Default "adaptive": the Worker while useBackgroundWriter(true), inline otherwise. */
+  readonly writer?: LogWriterMode;
 }
 
 /** The durable part of one Ready (types.ts), or any prefix of it. */
@@ -46,6 +48,8 @@ export interface PersistRequest {
 }
 
 export interface LogStoreStats {
+  readonly writerMode: LogWriterMode;
+  /** The writer the next batch goes to. */
   readonly writer: LogWriterKind;
   readonly fsync: boolean;
   readonly persistCalls: number;
@@ -112,12 +116,17 @@ export class RaftLogStore {
     eventLoopWriteMs: 0,
   };
 
+  /** Where the next batch goes (one of `writers`). */
+  private writer: LogWriter;
+
   private constructor(
     private readonly reader: Database,
-    private readonly writer: LogWriter,
+    private readonly writers: { readonly inline: LogWriter | null; readonly worker: LogWriter | null },
+    private readonly mode: LogWriterMode,
     private readonly fsync: boolean,
     recovered: RecoveredLog,
   ) {
+    this.writer = (mode === "worker" ? writers.worker : writers.inline)!; // adaptive: every node starts as a follower
     this.recovered = recovered;
     this.snapIndex = recovered.snapshot?.index ?? 0;
     this.snapTerm = recovered.snapshot?.term ?? 0;
@@ -134,16 +143,20 @@ export class RaftLogStore {
   static async open(dir: string, opts: RaftLogStoreOptions = {}): Promise<RaftLogStore> {
     const fsync = opts.fsync ?? true;
     const reader = openLogDatabase(dir, { fsync });
+    const mode = opts.writer ?? "adaptive";
     let recovered: RecoveredLog;
-    let writer: LogWriter;
+    let inline: LogWriter | null = null;
+    let worker: LogWriter | null = null;
     try {
       recovered = recoverLog(reader);
-      writer = opts.writer === "inline" ? new InlineLogWriter(dir, fsync) : await WorkerLogWriter.start(dir, fsync);
+      if (mode !== "worker") inline = new InlineLogWriter(dir, fsync);
+      if (mode !== "inline") worker = await WorkerLogWriter.start(dir, fsync);
     } catch (err) {
+      await inline?.close();
       reader.close(true);
       throw err;
     }
-    return new RaftLogStore(reader, writer, fsync, recovered);
+    return new RaftLogStore(reader, { inline, worker }, mode, fsync, recovered);
   }
 
   /**
@@ -227,6 +240,17 @@ export class RaftLogStore {
     return this.snapIndex + this.terms.length;
   }
 
+  /**
+   * Adaptive mode only (a no-op otherwise): true sends later batches to the
+   * Worker (a leader: its event loop must keep replicating and serving while
+   * its fsync runs), false writes them inline (a follower: nothing waits on it
+   * but its acknowledgement, which waits on the fsync anyway).
+   */
+  useBackgroundWriter(on: boolean): void {
+    if (this.mode !== "adaptive") return;
+    this.writer = (on ? this.writers.worker : this.writers.inline)!;
+  }
+
   /** The write connection's live PRAGMA values (proves fsync is configured where the writes happen). */
   pragmas(): Promise<ConnectionPragmas> {
     return this.writer.pragmas();
@@ -235,6 +259,7 @@ export class RaftLogStore {
   stats(): LogStoreStats {
     const c = this.counters;
     return {
+      writerMode: this.mode,
       writer: this.writer.kind,
       fsync: this.fsync,
       persistCalls: c.persistCalls,
@@ -267,7 +292,7 @@ export class RaftLogStore {
       await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     }
     try {
-      await this.writer.close();
+      await Promise.all([this.writers.inline?.close(), this.writers.worker?.close()]);
     } finally {
       this.reader.close(true);
     }

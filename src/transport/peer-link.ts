@@ -107,6 +107,8 @@ const ERROR_BODY_BYTES = 4096;
  * take this long to apply. Non-zero delays are sampled for every batch.
  */
 const ZERO_DELAY_REUSE_MS = 1_000;
+/** A batch this close to its release time goes now: timers fire on whole milliseconds, never early by more. */
+const RELEASE_SLACK_MS = 0.1;
 
 export class PeerLink {
   /** `http://host:port`, or null when raftAddr is not a valid address. */
@@ -126,7 +128,12 @@ export class PeerLink {
   private queuedMessages = 0;
   private queuedBytes = 0;
   private lastReleaseAt = 0;
-  private releaseTimer: ReturnType<typeof setTimeout> | null = null;
+  /**
+   * One timer per delayed batch, armed when the batch is cut. A single shared
+   * timer re-armed for the next batch when the previous one fires adds up to a
+   * whole timer tick (Bun's timers are ≥ 1 ms) to every simulated hop.
+   */
+  private readonly releaseTimers = new Set<ReturnType<typeof setTimeout>>();
   private inflight = 0;
   private peakInflight = 0;
   private zeroDelayUntil = -Infinity;
@@ -215,7 +222,9 @@ export class PeerLink {
     this.outbox.push({ msgs: this.pending, bytes: this.pendingBytes, releaseAt });
     this.pending = [];
     this.pendingBytes = 0;
-    this.pump();
+    const wait = releaseAt - performance.now();
+    if (wait > RELEASE_SLACK_MS) this.armReleaseTimer(wait);
+    else this.pump();
   };
 
   /** Moves due batches onto the wire: frames on the message stream, or POSTs for peers without one. */
@@ -272,8 +281,8 @@ export class PeerLink {
    */
   private takeDue(now: number): { msgs: Message[]; bytes: number } | null {
     const head = this.outbox[this.outboxHead]!;
-    if (head.releaseAt > now) {
-      this.armReleaseTimer(head.releaseAt - now);
+    if (head.releaseAt > now + RELEASE_SLACK_MS) {
+      if (this.releaseTimers.size === 0) this.armReleaseTimer(head.releaseAt - now);
       return null;
     }
     const { maxBatchBytes } = this.ctx.limits;
@@ -376,11 +385,11 @@ export class PeerLink {
   }
 
   private armReleaseTimer(ms: number): void {
-    if (this.releaseTimer !== null) return;
-    this.releaseTimer = setTimeout(() => {
-      this.releaseTimer = null;
+    const timer = setTimeout(() => {
+      this.releaseTimers.delete(timer);
       this.pump();
     }, Math.max(1, Math.ceil(ms)));
+    this.releaseTimers.add(timer);
   }
 
   private post(msgs: Message[]): void {
@@ -686,10 +695,8 @@ export class PeerLink {
     this.outboxHead = 0;
     this.queuedMessages = 0;
     this.queuedBytes = 0;
-    if (this.releaseTimer !== null) {
-      clearTimeout(this.releaseTimer);
-      this.releaseTimer = null;
-    }
+    for (const timer of this.releaseTimers) clearTimeout(timer);
+    this.releaseTimers.clear();
   }
 
   private unreachable(): PeerRequestError {

@@ -3,7 +3,7 @@ import { Database } from "bun:sqlite";
 import { RaftLogStore } from "../../src/storage/raft-log-store.ts";
 import { logDatabasePath } from "../../src/storage/log-database.ts";
 import { LogContractError, LogWriteFailedError } from "../../src/storage/storage-errors.ts";
-import type { LogWriterKind } from "../../src/storage/log-writer.ts";
+import type { LogWriterMode } from "../../src/storage/log-writer.ts";
 import type { Entry, HardState, SnapshotMeta } from "../../src/raft/types.ts";
 import { normal, normals, payloadFor, rejectionOf, tempDir, threeVoters } from "./log-store-helpers.ts";
 
@@ -12,7 +12,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function openFresh(writer: LogWriterKind, fsync = true): Promise<{ store: RaftLogStore; dir: string }> {
+async function openFresh(writer: LogWriterMode, fsync = true): Promise<{ store: RaftLogStore; dir: string }> {
   const t = tempDir();
   cleanups.push(t.cleanup);
   const store = await RaftLogStore.open(t.dir, { writer, fsync });
@@ -21,7 +21,7 @@ async function openFresh(writer: LogWriterKind, fsync = true): Promise<{ store: 
   return { store, dir: t.dir };
 }
 
-async function reopen(store: RaftLogStore, dir: string, writer: LogWriterKind) {
+async function reopen(store: RaftLogStore, dir: string, writer: LogWriterMode) {
   await store.close();
   const again = await RaftLogStore.open(dir, { writer });
   cleanups.push(() => again.close());
@@ -300,4 +300,25 @@ test("the inline writer holds the commit until the current macrotask is over", a
   const second = store.persist({ entries: [normal(2, 1)] });
   await Promise.all([first, second]);
   expect(store.stats().commits).toBe(1);
+});
+
+test("adaptive mode writes inline while following and in the Worker while leading, into one log", async () => {
+  const { store, dir } = await openFresh("adaptive");
+  expect(store.stats()).toMatchObject({ writerMode: "adaptive", writer: "inline" });
+  await store.persist({ entries: normals(1, 3, 1), hardState: { term: 1, vote: null, commit: 0 } });
+  store.useBackgroundWriter(true);
+  expect(store.stats().writer).toBe("worker");
+  await store.persist({ entries: normals(4, 6, 2), hardState: { term: 2, vote: "n1", commit: 3 } });
+  store.useBackgroundWriter(false);
+  await store.persist({ entries: [normal(5, 3)], hardState: { term: 3, vote: "n2", commit: 4 } });
+  expect(store.stats()).toMatchObject({ writer: "inline", commits: 3 });
+  const { loaded } = await reopen(store, dir, "adaptive");
+  expect(loaded.entries).toEqual([...normals(1, 3, 1), normal(4, 2), normal(5, 3)]);
+  expect(loaded.hardState).toEqual({ term: 3, vote: "n2", commit: 4 });
+});
+
+test("useBackgroundWriter is a no-op for a fixed writer", async () => {
+  const { store } = await openFresh("inline");
+  store.useBackgroundWriter(true);
+  expect(store.stats()).toMatchObject({ writerMode: "inline", writer: "inline" });
 });
