@@ -889,11 +889,28 @@ export class Raft {
       this.send<ReadIndexRespMsg>({ type: "read-index-resp", to: m.from, ctx: m.ctx, index: -1, reason: refusal });
       return;
     }
-    if (this.isSingleVoter()) {
+    if (this.isSingleVoter() || this.requesterCompletesQuorum(m.from)) {
       this.send<ReadIndexRespMsg>({ type: "read-index-resp", to: m.from, ctx: m.ctx, index: this.log.committed });
       return;
     }
     (this.readOnly as ReadOnly).add(m.ctx, this.log.committed, m.from);
+  }
+
+  /**
+   * A forwarded read is itself an acknowledgement (thesis §6.4 step 3, with
+   * the request in the heartbeat's place): the follower sent it in our term
+   * after its client's read began, so it had voted in no later term by then,
+   * and neither had we. If the two of us are a quorum, any later leader needs
+   * one of our votes, so none existed when the read began and our commit
+   * index answers it without a heartbeat round: a follower read costs one
+   * round trip instead of two. Learners do not vote, so their requests prove
+   * nothing. The simulator's stale-read check covers this path.
+   */
+  private requesterCompletesQuorum(from: NodeId): boolean {
+    if (this.cfg.plantedBug === "forwarded-read-without-quorum") return true;
+    const vs = voters(this.log.membership());
+    if (!vs.some((v) => v.id === from)) return false;
+    return indexHeldBy(vs, (id) => (id === this.id || id === from ? 1 : 0), "majority", this.region()) >= 1;
   }
 
   private readRefusal(): ReadFailure | null {

@@ -253,6 +253,7 @@ export type PlantedBug =
   | "vote-before-persist"
   | "truncate-on-stale-append"
   | "lease-read-without-check-quorum"
+  | "forwarded-read-without-quorum"
   | "two-membership-changes-at-once";
 
 /** What a node restores from its disk at start. */

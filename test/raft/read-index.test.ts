@@ -76,6 +76,30 @@ describe("ReadIndex (thesis §6.4)", () => {
     expect(c.node("c").readStates).toEqual([{ ctx: "fr", ok: true, index: 2 }]);
   });
 
+  test("with three voters the forwarding follower completes the quorum: answered without a heartbeat round", () => {
+    const c = new TestCluster(["a", "b", "c"]);
+    c.elect("a");
+    c.propose("a", "w");
+    c.stabilize();
+    c.raft("c").readIndex("fr");
+    c.flush();
+    c.deliverWhere((m) => m.type === "read-index");
+    expect(c.network.map((m) => `${m.type}:${m.from}>${m.to}`)).toEqual(["read-index-resp:a>c"]);
+  });
+
+  test("with five voters the requester and the leader are not a quorum: a heartbeat round still confirms", () => {
+    const c = new TestCluster(["a", "b", "c", "d", "e"]);
+    c.elect("a");
+    c.stabilize();
+    c.raft("c").readIndex("fr");
+    c.flush();
+    c.deliverWhere((m) => m.type === "read-index");
+    expect(c.network.filter((m) => m.type === "read-index-resp")).toEqual([]);
+    expect(c.network.filter((m) => m.type === "heartbeat")).toHaveLength(4);
+    c.stabilize();
+    expect(c.node("c").readStates).toEqual([{ ctx: "fr", ok: true, index: 1 }]);
+  });
+
   test("a follower without a leader fails the read at once; a not-ready leader answers with a reason", () => {
     const c = new TestCluster(["a", "b", "c"]);
     c.raft("b").readIndex("x");

@@ -85,3 +85,13 @@ export function leaseChaos(s: Scenario): Scenario {
     chaosMs: 1500,
   };
 }
+
+/**
+ * Five voters in one region, the leader isolated or partitioned often, reads
+ * through the log's ReadIndex only (no lease) and half of them at followers:
+ * where a leader that answered a forwarded read on the requester's word alone
+ * (without a quorum) serves a stale read.
+ */
+export function forwardedReadChaos(s: Scenario): Scenario {
+  return { ...leaseChaos(s), voters: oneRegion(5), leaseReadShare: 0 };
+}

@@ -8,7 +8,7 @@ import { describe, expect, test } from "bun:test";
 import type { PlantedBug } from "../../src/raft/types.ts";
 import { doubleVoteAfterCrash, leaseReadOnDeposedLeader, twoChangesDisjointMajorities } from "./bug-scripts.ts";
 import { runFigure8 } from "./figure8-script.ts";
-import { leaseChaos } from "./lab-scenarios.ts";
+import { forwardedReadChaos, leaseChaos } from "./lab-scenarios.ts";
 import { runSeed } from "./run-seed.ts";
 import type { Scenario } from "./scenario.ts";
 import { Violation, type InvariantName } from "./violation.ts";
@@ -44,7 +44,12 @@ const HUNTS: readonly Hunt[] = [
   },
   { bug: "lease-read-without-check-quorum", seeds: 30, minCaught: 3, expect: ["stale-read"], tweak: leaseChaos },
   { bug: "two-membership-changes-at-once", seeds: 60, minCaught: 3, expect: ["single-conf-change"] },
+  { bug: "forwarded-read-without-quorum", seeds: 60, minCaught: 3, expect: ["stale-read"], tweak: forwardedReadChaos },
 ];
+
+test("the real forwarded-read shortcut (requester + leader must be a quorum) survives the scenario that catches the broken one", () => {
+  for (let seed = 1; seed <= 60; seed++) expect(runSeed(seed, { tweak: forwardedReadChaos }).violation).toBeNull();
+});
 
 describe("planted bugs are caught by randomized runs", () => {
   for (const h of HUNTS) {

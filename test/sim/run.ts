@@ -22,6 +22,7 @@ const PLANTED_BUGS: readonly PlantedBug[] = [
   "vote-before-persist",
   "truncate-on-stale-append",
   "lease-read-without-check-quorum",
+  "forwarded-read-without-quorum",
   "two-membership-changes-at-once",
 ];
 
