@@ -16,6 +16,15 @@ export type TxControl =
   /** A transaction verb in a shape SQLite would not accept: never handed to SQLite on the writer. */
   | { readonly op: "malformed"; readonly near: string };
 
+/**
+ * What two savepoint names are compared by: SQLite matches them with
+ * sqlite3StrICmp, which folds ASCII letters only (`Sp1` is `SP1`, `Ä` is not `ä`).
+ * TxControl keeps names as written, for SQLite's error messages.
+ */
+export function savepointKey(name: string): string {
+  return name.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
+}
+
 export interface ParsedStatement {
   /** This statement's text, from its first token to its last (no trailing `;`). */
   readonly sql: string;

@@ -198,3 +198,30 @@ export function nameOf(t: Token | undefined): string | null {
   if (t === undefined) return null;
   return t.type === "word" || t.type === "quoted" || t.type === "string" ? t.value : null;
 }
+
+/**
+ * The statement's parameters by index, as sqlite3_bind_parameter_name() names
+ * them: `?` takes the next index and has no name, `?NNN` sets the index (and
+ * is named `?NNN`), a repeated `:a`/`@a`/`$a`/`#a` reuses its first index.
+ */
+export function parameterNames(tokens: readonly Token[]): (string | null)[] {
+  const names: (string | null)[] = [];
+  const seen = new Set<string>();
+  let count = 0;
+  for (const t of tokens) {
+    if (t.type !== "variable") continue;
+    if (t.value === "?") {
+      names[count++] = null;
+    } else if (t.value.startsWith("?")) {
+      const index = Number(t.value.slice(1));
+      if (!Number.isSafeInteger(index) || index < 1) continue;
+      // SQLite names an index after the first name it meets: `:a, ?1` leaves index 1 named `:a`.
+      if (typeof names[index - 1] !== "string") names[index - 1] = t.value;
+      if (index > count) count = index;
+    } else if (!seen.has(t.value)) {
+      seen.add(t.value);
+      names[count++] = t.value;
+    }
+  }
+  return Array.from({ length: count }, (_, i) => names[i] ?? null);
+}

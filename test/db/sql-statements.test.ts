@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { parseSql, splitStatements } from "../../src/db/sql-statements.ts";
-import { tokenize } from "../../src/db/sql-tokens.ts";
+import { parseSql, savepointKey, splitStatements } from "../../src/db/sql-statements.ts";
+import { parameterNames, tokenize } from "../../src/db/sql-tokens.ts";
 
 describe("tokenize", () => {
   test("strings, quoted identifiers, comments and blobs are single tokens", () => {
@@ -48,6 +48,21 @@ describe("splitStatements", () => {
     expect(splitStatements("")).toEqual([]);
   });
 
+  test("semicolons inside strings, quoted identifiers, comments and blobs do not split", () => {
+    expect(splitStatements(`SELECT 'a;b', "c;d", [e;f], \`g;h\`, x'3b'; -- x;y\n/* ; */ SELECT 2;;`)).toEqual([
+      `SELECT 'a;b', "c;d", [e;f], \`g;h\`, x'3b'`,
+      "SELECT 2",
+    ]);
+    expect(splitStatements(`SELECT 'it''s; fine'`)).toEqual([`SELECT 'it''s; fine'`]);
+    expect(splitStatements("  -- nothing\n /* here */ ; ")).toEqual([]);
+  });
+
+  test("a CASE … END in a trigger's WHEN, before its body, does not end the body early", () => {
+    const trigger =
+      "CREATE TEMP TRIGGER t AFTER INSERT ON x WHEN CASE WHEN 1 THEN 1 END BEGIN INSERT INTO y VALUES (CASE new.a WHEN 1 THEN 'x' END); DELETE FROM z; END";
+    expect(splitStatements(`${trigger}; SELECT 1`)).toEqual([trigger, "SELECT 1"]);
+  });
+
   test("a trigger body keeps its semicolons, also with CASE … END inside", () => {
     const sql = `CREATE TRIGGER t AFTER INSERT ON a WHEN (CASE WHEN new.x > 0 THEN 1 ELSE 0 END) BEGIN
       UPDATE b SET y = CASE WHEN new.x = 1 THEN 'one' ELSE 'many' END;
@@ -87,8 +102,35 @@ describe("parseSql", () => {
     expect(one("RELEASE SAVEPOINT a").control).toEqual({ op: "release", name: "a" });
     expect(one("RELEASE a").control).toEqual({ op: "release", name: "a" });
     expect(one("RELEASE savepoint").control).toEqual({ op: "release", name: "savepoint" });
+    expect(one("RELEASE SAVEPOINT [sp1]").control).toEqual({ op: "release", name: "sp1" });
     expect(one("COMMIT now please").control).toMatchObject({ op: "malformed" });
+    expect(one("ROLLBACK TO").control).toMatchObject({ op: "malformed" });
+    expect(one("SAVEPOINT").control).toMatchObject({ op: "malformed" });
+    expect(one("SAVEPOINT a b").control).toMatchObject({ op: "malformed" });
     expect(one("BEGIN whatever").control).toMatchObject({ op: "malformed" });
     expect(one("SELECT 'BEGIN'").control).toBeNull();
+  });
+});
+
+test("savepoint names compare as SQLite compares them: ASCII letters case-insensitively, nothing else folded", () => {
+  expect(savepointKey("Sp_1")).toBe(savepointKey("sP_1"));
+  expect(savepointKey("My SP")).toBe("my sp");
+  expect(savepointKey("Ä")).not.toBe(savepointKey("ä"));
+  expect(savepointKey("ǅ")).toBe("ǅ");
+});
+
+describe("parameterNames", () => {
+  const params = (sql: string) => parameterNames(parseSql(sql).statements[0]!.tokens);
+
+  test("SQLite's numbering: ? takes the next index, ?NNN sets it, a repeated name reuses its index", () => {
+    expect(params("SELECT ?, :a, ?5, ?, :a, @b, $c::d, #e")).toEqual([null, ":a", null, null, "?5", null, "@b", "$c::d", "#e"]);
+    expect(params("SELECT $v(x), $v(x), ?")).toEqual(["$v(x)", null]);
+    expect(params("SELECT ':not', \"?\", [?] -- ?")).toEqual([]);
+  });
+
+  test("an index keeps the first name it got; an unnamed ? yields to ?NNN", () => {
+    expect(params("SELECT :a, ?1")).toEqual([":a"]);
+    expect(params("SELECT ?, ?1")).toEqual(["?1"]);
+    expect(params("SELECT ?2, :a, ?02")).toEqual([null, "?2", ":a"]);
   });
 });

@@ -3,7 +3,7 @@
  * entry), or must run step by step through the stream's transaction state.
  */
 import type { StepCondition } from "../../db/command.ts";
-import type { TxControl } from "./tx-control.ts";
+import type { TxControl } from "../../db/sql-statements.ts";
 
 export interface PlannedStep {
   readonly control: TxControl | null;
@@ -26,8 +26,8 @@ export function endsInAutocommit(steps: readonly PlannedStep[]): boolean {
   });
   if (last < 0) return true;
   const final = steps[last]!;
-  if (final.control?.kind !== "rollback") return false;
+  if (final.control?.op !== "rollback") return false;
   const c = final.condition;
   if (c === undefined) return true;
-  return c.type === "not" && c.cond.type === "ok" && steps[c.cond.step]?.control?.kind === "commit";
+  return c.type === "not" && c.cond.type === "ok" && steps[c.cond.step]?.control?.op === "commit";
 }

@@ -14,11 +14,13 @@ import type { BatchStep, CommandOutcome, StepCondition, StepOutcome } from "../.
 import type { Applied, InteractiveTx, ReadOptions, SqlService, WriteOptions } from "../../node/sql-service.ts";
 import type { Access } from "../auth/bearer-auth.ts";
 import { endsInAutocommit } from "./batch-plan.ts";
+import { parseSql, savepointKey } from "../../db/sql-statements.ts";
+import { parameterNames } from "../../db/sql-tokens.ts";
 import { conditionHolds } from "../../db/step-condition.ts";
 import { fixAutocommit } from "./conditions.ts";
 import { EMPTY_RESULT, encodeBatchResult, encodeSqlError, encodeStmtResult } from "./encode.ts";
 import { fromServiceError, HranaHttpError, isServiceError, requestError } from "./errors.ts";
-import { isPrepared, prepareStmt, prepareText, resolveSql, type PreparedStmt } from "./prepared-stmt.ts";
+import { isPrepared, prepareStmt, prepareText, resolveSql, singleStatement, type PreparedStmt } from "./prepared-stmt.ts";
 import type {
   HranaStep,
   HranaVersion,
@@ -27,7 +29,6 @@ import type {
   WireDescribeResult,
   WireError,
 } from "./protocol.ts";
-import { parameterNames, splitStatements } from "./sql-lexer.ts";
 import type { HranaStream } from "./stream.ts";
 
 export interface ExecContext {
@@ -186,7 +187,7 @@ export class StreamExecutor {
       if (readOnly) return this.readBatch(batch);
       if (tx.kind === "none" && this.ctx.access === "rw") return this.writeBatch(batch);
     } else if (tx.kind === "none" && endsInAutocommit(planned)) {
-      const hasReadOnlyBegin = planned.some((p) => p.control?.kind === "begin" && p.control.readOnly);
+      const hasReadOnlyBegin = planned.some((p) => p.control?.op === "begin" && p.control.readonly);
       const batch: BatchStep[] = planned.map((p) =>
         p.condition === undefined ? { stmt: p.statement } : { stmt: p.statement, condition: p.condition },
       );
@@ -224,7 +225,7 @@ export class StreamExecutor {
 
   /** `sequence`: statements in order, rows ignored, the first failure stops the rest and is the request's error. */
   private async runSequence(sql: string): Promise<WireError | null> {
-    const steps = splitStatements(sql).map((part) => prepareText(part.sql, part.tokens, undefined, false));
+    const steps = parseSql(sql).statements.map((ps) => prepareText(ps.sql, ps, undefined, false));
     if (steps.length === 0) return null;
     const anyControl = steps.some((p) => p.control !== null);
     if (this.stream.tx.kind === "none" && !anyControl) {
@@ -251,23 +252,21 @@ export class StreamExecutor {
   }
 
   private async describe(sql: string): Promise<Res<WireDescribeResult>> {
-    const parts = splitStatements(sql);
-    if (parts.length === 0) return { ok: false, error: requestError("SQL_NO_STATEMENT", "SQL string does not contain any statement") };
-    if (parts.length > 1) return { ok: false, error: requestError("SQL_MANY_STATEMENTS", "SQL string contains more than one statement") };
-    const p = prepareText(parts[0]!.sql, parts[0]!.tokens, undefined, true);
-    const params = parameterNames(p.tokens);
-    const first = p.tokens[0]?.text.toUpperCase() ?? "";
-    const isExplain = first === "EXPLAIN";
+    const parsed = singleStatement(sql);
+    if (!("tokens" in parsed)) return { ok: false, error: parsed };
+    const p = prepareText(parsed.sql, parsed, undefined, true);
+    const params = parameterNames(parsed.tokens);
+    const isExplain = parsed.verb === "EXPLAIN";
     const isReadonly = this.isReadOnly(p);
     let cols: WireDescribeResult["cols"] = [];
     // The service has no describe call: learn a query's columns by reading it with no rows.
-    if (isReadonly && (first === "SELECT" || first === "WITH" || first === "VALUES")) {
+    if (isReadonly && (parsed.verb === "SELECT" || parsed.verb === "WITH" || parsed.verb === "VALUES")) {
       const named = params.filter((n): n is string => n !== null && !n.startsWith("?"));
       const args =
         named.length > 0 && named.length === params.length
           ? Object.fromEntries(named.map((n): [string, null] => [n, null]))
           : params.map(() => null);
-      const probe = `SELECT * FROM (${parts[0]!.sql}) LIMIT 0`;
+      const probe = `SELECT * FROM (${parsed.sql}) LIMIT 0`;
       const r = await this.readBatch([{ stmt: { sql: probe, args } }]);
       if (!r.ok) return r;
       const o = r.value[0];
@@ -306,43 +305,44 @@ export class StreamExecutor {
   private async runControl(p: PreparedStmt): Promise<StepOutcome> {
     const c = p.control!;
     const tx = this.stream.tx;
-    switch (c.kind) {
+    switch (c.op) {
       case "begin":
         if (tx.kind !== "none") return sqliteError("cannot start a transaction within a transaction");
-        if (c.readOnly || this.ctx.access === "ro") {
+        if (c.readonly || this.ctx.access === "ro") {
           this.stream.tx = { kind: "read", savepoints: [], startedBySavepoint: false };
           return okEmpty;
         }
         return this.beginWrite(null, p);
       case "commit":
       case "rollback":
-        if (tx.kind === "none") return sqliteError(`cannot ${c.kind} - no transaction is active`);
-        return this.finish(c.kind);
-      case "savepoint":
+        if (tx.kind === "none") return sqliteError(`cannot ${c.op} - no transaction is active`);
+        return this.finish(c.op);
+      case "savepoint": {
+        const key = savepointKey(c.name);
         if (tx.kind === "none") {
           if (this.ctx.access === "ro") {
-            this.stream.tx = { kind: "read", savepoints: [c.name], startedBySavepoint: true };
+            this.stream.tx = { kind: "read", savepoints: [key], startedBySavepoint: true };
             return okEmpty;
           }
-          return this.beginWrite(c.name, p);
+          return this.beginWrite(key, p);
         }
         if (tx.kind === "read") {
-          tx.savepoints.push(c.name);
+          tx.savepoints.push(key);
           return okEmpty;
         }
         return this.inTx(tx.tx, async (t) => {
           const o = await t.execute(p.statement);
-          if (o.ok) tx.savepoints.push(c.name);
+          if (o.ok) tx.savepoints.push(key);
           return o;
         });
+      }
       case "release":
       case "rollback-to": {
-        if (tx.kind === "none") return sqliteError(`no such savepoint: ${c.name}`);
-        const idx = tx.savepoints.lastIndexOf(c.name);
-        if (idx < 0) return sqliteError(`no such savepoint: ${c.name}`);
-        const keep = c.kind === "release" ? idx : idx + 1;
+        const idx = tx.kind === "none" ? -1 : tx.savepoints.lastIndexOf(savepointKey(c.name));
+        if (tx.kind === "none" || idx < 0) return sqliteError(`no such savepoint: ${c.name}`);
+        const keep = c.op === "release" ? idx : idx + 1;
         // Releasing the savepoint that opened the transaction commits it (SQLite lang_savepoint.html).
-        if (c.kind === "release" && idx === 0 && tx.startedBySavepoint) return this.finish("commit");
+        if (c.op === "release" && idx === 0 && tx.startedBySavepoint) return this.finish("commit");
         if (tx.kind === "read") {
           tx.savepoints.length = keep;
           return okEmpty;

@@ -7,7 +7,10 @@ export type StreamTx =
   | { readonly kind: "none" }
   /** BEGIN … READONLY (or any BEGIN with a read-only token): statements are reads at the stream's level. */
   | { readonly kind: "read"; readonly savepoints: string[]; readonly startedBySavepoint: boolean }
-  /** A write transaction on the leader; `savepoints` mirrors SQLite's savepoint stack inside it. */
+  /**
+   * A write transaction on the leader; `savepoints` mirrors SQLite's savepoint
+   * stack inside it (as savepointKey()s: SQLite still finds the savepoint by one).
+   */
   | {
       readonly kind: "write";
       readonly tx: InteractiveTx;

@@ -356,6 +356,54 @@ for (const [name, make] of SERVICES) describe(name, () => {
       ]);
     });
 
+    test("savepoint names match as SQLite matches them: ASCII letters in any case, nothing else folded", async () => {
+      const baton = await open();
+      const r = await post(node.url, "/v2/pipeline", {
+        baton,
+        requests: [
+          exec(`SAVEPOINT "Outer"`),
+          exec(`INSERT INTO ${t} (v) VALUES ('rolled-back')`),
+          exec("ROLLBACK TO outer"),
+          exec("SAVEPOINT Äx"),
+          exec("RELEASE äx"),
+          exec(`INSERT INTO ${t} (v) VALUES ('kept')`),
+          exec("RELEASE SAVEPOINT OUTER"),
+          { type: "get_autocommit" },
+          { type: "close" },
+        ],
+      });
+      const res = r.json.results;
+      expect(res.map((x: { type: string }) => x.type)).toEqual(["ok", "ok", "ok", "ok", "error", "ok", "ok", "ok", "ok"]);
+      expect(res[4].error.message).toBe("SQLite error: no such savepoint: äx");
+      expect(res[7].response.is_autocommit).toBe(true);
+      expect(service.query(`SELECT v FROM ${t} ORDER BY id`)).toEqual([["kept"]]);
+    });
+
+    test("a malformed transaction statement is SQLite's syntax error and leaves the transaction state as it was", async () => {
+      const malformed = ["BEGIN whatever", "ROLLBACK TO", "COMMIT now", "SAVEPOINT"];
+      const r = await post(node.url, "/v2/pipeline", {
+        requests: [
+          ...malformed.map((sql) => exec(sql)),
+          { type: "get_autocommit" },
+          exec("BEGIN"),
+          ...malformed.map((sql) => exec(sql)),
+          exec(`INSERT INTO ${t} (v) VALUES ('in-tx')`),
+          { type: "get_autocommit" },
+          exec("COMMIT"),
+          { type: "close" },
+        ],
+      });
+      const res = r.json.results;
+      for (const i of [0, 1, 2, 3, 6, 7, 8, 9]) {
+        expect(res[i].type).toBe("error");
+        expect(res[i].error.message).toMatch(/^SQLite error: .*(syntax error|incomplete input)/);
+      }
+      expect(res[4].response.is_autocommit).toBe(true);
+      expect(res[11].response.is_autocommit).toBe(false);
+      expect(res[12].type).toBe("ok");
+      expect(service.query(`SELECT v FROM ${t} ORDER BY id`)).toEqual([["in-tx"]]);
+    });
+
     test("want_rows: false drops the rows", async () => {
       const r = await post(node.url, "/v2/pipeline", { requests: [exec("SELECT 1", { want_rows: false })] });
       expect(r.json.results[0].response.result.rows).toEqual([]);

@@ -1,67 +1,70 @@
-/** The Hrana layer's SQL lexing: statement splitting, parameters, transaction control; and the baton codec. */
+/** What the Hrana layer makes of a statement's text (transaction control, stored SQL, one statement per Stmt), the batch plan, and the baton codec. */
 import { describe, expect, test } from "bun:test";
 import { BatonCodec } from "../../../src/api/hrana/baton.ts";
 import { endsInAutocommit } from "../../../src/api/hrana/batch-plan.ts";
-import { parameterNames, splitStatements, tokenize } from "../../../src/api/hrana/sql-lexer.ts";
-import { classifyTxControl } from "../../../src/api/hrana/tx-control.ts";
+import { isPrepared, prepareStmt, type PreparedStmt } from "../../../src/api/hrana/prepared-stmt.ts";
 
-const split = (sql: string) => splitStatements(sql).map((s) => s.sql);
-const control = (sql: string) => classifyTxControl(tokenize(sql));
-
-describe("splitStatements", () => {
-  test("semicolons inside strings, identifiers, comments and blobs do not split", () => {
-    expect(split(`SELECT 'a;b', "c;d", [e;f], \`g;h\`, x'3b'; -- x;y\n/* ; */ SELECT 2;;`)).toEqual([
-      `SELECT 'a;b', "c;d", [e;f], \`g;h\`, x'3b'`,
-      "SELECT 2",
-    ]);
-    expect(split(`SELECT 'it''s; fine'`)).toEqual([`SELECT 'it''s; fine'`]);
-  });
-
-  test("a trigger body is one statement, CASE … END inside included", () => {
-    const trigger = "CREATE TEMP TRIGGER t AFTER INSERT ON x WHEN CASE WHEN 1 THEN 1 END BEGIN INSERT INTO y VALUES (CASE new.a WHEN 1 THEN 'x' END); DELETE FROM z; END";
-    expect(split(`${trigger}; SELECT 1`)).toEqual([trigger, "SELECT 1"]);
-  });
-
-  test("comment-only and empty text has no statement", () => {
-    expect(split("  -- nothing\n /* here */ ; ")).toEqual([]);
-  });
+const stmt = (sql: string, namedArgs: { name: string; value: null }[] = []) => ({
+  source: { kind: "text", sql } as const,
+  args: [],
+  namedArgs,
+  wantRows: true,
 });
+const prepared = (sql: string): PreparedStmt => {
+  const p = prepareStmt(stmt(sql), new Map());
+  if (!isPrepared(p)) throw new Error(`not prepared: ${p.message}`);
+  return p;
+};
+const control = (sql: string) => prepared(sql).control;
 
-test("parameterNames follows SQLite's numbering", () => {
-  expect(parameterNames(tokenize("SELECT ?, :a, ?5, ?, :a, @b, $c::d"))).toEqual([null, ":a", null, null, "?5", null, "@b", "$c::d"]);
-  expect(parameterNames(tokenize("SELECT ':not', \"?\" -- ?"))).toEqual([]);
-});
-
-describe("transaction control", () => {
-  test("BEGIN variants, READONLY included", () => {
-    expect(control("begin")).toEqual({ kind: "begin", readOnly: false });
-    expect(control("BEGIN IMMEDIATE TRANSACTION")).toEqual({ kind: "begin", readOnly: false });
-    expect(control("BEGIN TRANSACTION READONLY")).toEqual({ kind: "begin", readOnly: true });
-    expect(control("/* c */ BEGIN READONLY")).toEqual({ kind: "begin", readOnly: true });
+describe("prepareStmt", () => {
+  test("transaction statements the stream interprets; names as written", () => {
+    expect(control("/* c */ begin")).toEqual({ op: "begin", readonly: false });
+    expect(control("BEGIN IMMEDIATE TRANSACTION")).toEqual({ op: "begin", readonly: false });
+    expect(control("END TRANSACTION")).toEqual({ op: "commit" });
+    expect(control("ROLLBACK TRANSACTION")).toEqual({ op: "rollback" });
+    expect(control(`ROLLBACK TO SAVEPOINT "Sp 1"`)).toEqual({ op: "rollback-to", name: "Sp 1" });
+    expect(control("SAVEPOINT Sp1;")).toEqual({ op: "savepoint", name: "Sp1" });
+    expect(control("RELEASE SAVEPOINT [sp1]")).toEqual({ op: "release", name: "sp1" });
+    expect(control("SELECT 'BEGIN'")).toBeNull();
   });
 
-  test("COMMIT/END, ROLLBACK, savepoints with quoted names", () => {
-    expect(control("END TRANSACTION")).toEqual({ kind: "commit" });
-    expect(control("COMMIT")).toEqual({ kind: "commit" });
-    expect(control("ROLLBACK TRANSACTION")).toEqual({ kind: "rollback" });
-    expect(control(`ROLLBACK TO SAVEPOINT "Sp 1"`)).toEqual({ kind: "rollback-to", name: "sp 1" });
-    expect(control("SAVEPOINT Sp1")).toEqual({ kind: "savepoint", name: "sp1" });
-    expect(control("RELEASE SAVEPOINT [sp1]")).toEqual({ kind: "release", name: "sp1" });
-    expect(control("RELEASE sp1")).toEqual({ kind: "release", name: "sp1" });
-    expect(control("SELECT 1")).toBeNull();
-    expect(control("ROLLBACK TO")).toBeNull();
+  test("libSQL's BEGIN READONLY opens a read-only transaction and reaches the state machine as plain SQLite", () => {
+    for (const sql of ["BEGIN TRANSACTION READONLY", "BEGIN READONLY"]) {
+      const p = prepared(sql);
+      expect(p.control).toEqual({ op: "begin", readonly: true });
+      expect(p.statement.sql).toBe("BEGIN DEFERRED");
+    }
+  });
+
+  test("a malformed transaction statement is an ordinary statement, left for SQLite to reject as written", () => {
+    for (const sql of ["ROLLBACK TO", "SAVEPOINT", "BEGIN whatever", "COMMIT now", "RELEASE a b"]) {
+      const p = prepared(sql);
+      expect(p.control).toBeNull();
+      expect(p.statement.sql).toBe(sql);
+    }
+  });
+
+  test("one statement per Stmt, the text sent whole; stored SQL resolved", () => {
+    expect(prepareStmt(stmt("SELECT 1; SELECT 2"), new Map())).toMatchObject({ code: "SQL_MANY_STATEMENTS" });
+    expect(prepareStmt(stmt(" -- nothing\n;"), new Map())).toMatchObject({ code: "SQL_NO_STATEMENT" });
+    expect(prepared("SELECT :a; -- done").statement).toEqual({ sql: "SELECT :a; -- done" });
+    const stored = prepareStmt({ ...stmt(""), source: { kind: "id", sqlId: 7 } }, new Map([[7, "SELECT :a"]]));
+    expect(stored).toMatchObject({ statement: { sql: "SELECT :a" } });
+    expect(prepareStmt({ ...stmt(""), source: { kind: "id", sqlId: 8 } }, new Map())).toMatchObject({ code: "SQL_NOT_FOUND" });
+    expect(prepareStmt(stmt("SELECT :a", [{ name: ":a", value: null }]), new Map())).toMatchObject({ statement: { args: { ":a": null } } });
   });
 });
 
 test("endsInAutocommit recognises @libsql/client's batch shape and nothing looser", () => {
-  const B = { control: { kind: "begin", readOnly: false } as const };
+  const B = { control: { op: "begin", readonly: false } as const };
   const S = { control: null };
-  const C = (step: number) => ({ control: { kind: "commit" } as const, condition: { type: "ok", step } as const });
-  const R = (commitStep: number) => ({ control: { kind: "rollback" } as const, condition: { type: "not", cond: { type: "ok", step: commitStep } } as const });
+  const C = (step: number) => ({ control: { op: "commit" } as const, condition: { type: "ok", step } as const });
+  const R = (commitStep: number) => ({ control: { op: "rollback" } as const, condition: { type: "not", cond: { type: "ok", step: commitStep } } as const });
   expect(endsInAutocommit([S, S])).toBe(true);
   expect(endsInAutocommit([B, S, C(1), R(2)])).toBe(true);
   expect(endsInAutocommit([S, B, S, C(2), R(3), S])).toBe(true);
-  expect(endsInAutocommit([B, S, { control: { kind: "rollback" } }])).toBe(true);
+  expect(endsInAutocommit([B, S, { control: { op: "rollback" } }])).toBe(true);
   expect(endsInAutocommit([B, S])).toBe(false);
   expect(endsInAutocommit([B, S, C(1)])).toBe(false);
   expect(endsInAutocommit([B, S, C(1), { ...R(1) }])).toBe(false);

@@ -30,8 +30,7 @@ import {
   type WriteOptions,
 } from "../../../src/node/sql-service.ts";
 import { conditionHolds } from "../../../src/db/step-condition.ts";
-import { splitStatements } from "../../../src/api/hrana/sql-lexer.ts";
-import { classifyTxControl, type TxControl } from "../../../src/api/hrana/tx-control.ts";
+import { parseSql, savepointKey, type TxControl } from "../../../src/db/sql-statements.ts";
 
 const EMPTY: StatementResult = { columns: [], rows: [], rowsAffected: 0, lastInsertRowid: null };
 const TX_SAVEPOINT = "_test_tx";
@@ -63,6 +62,15 @@ function sqlError(e: unknown): StepOutcome {
   return { ok: false, error: { message: err.message ?? String(e), code: typeof err.code === "string" ? err.code : "SQLITE_ERROR" } };
 }
 
+/** Whether `sql` would write; SQL that does not compile writes nothing (runStatement reports its error). */
+function writes(db: Database, sql: string): boolean {
+  try {
+    return !db.prepare(sql).readonly;
+  } catch {
+    return false;
+  }
+}
+
 /** Runs one statement for real and reports it as the state machine would. */
 function runStatement(db: Database, stmt: Statement): StepOutcome {
   try {
@@ -90,10 +98,11 @@ class CommandSession {
   }
 
   execute(stmt: Statement): StepOutcome {
-    const parts = splitStatements(stmt.sql);
+    const parts = parseSql(stmt.sql).statements;
     if (parts.length !== 1) return runStatement(this.db, stmt);
-    const c = classifyTxControl(parts[0]!.tokens);
-    if (c === null) {
+    const c = parts[0]!.control;
+    // A malformed transaction statement runs for real: SQLite reports its syntax error.
+    if (c === null || c.op === "malformed") {
       if (this.tx?.readOnly && !this.db.prepare(stmt.sql).readonly) {
         return { ok: false, error: { message: "attempt to write a readonly database", code: "SQLITE_READONLY" } };
       }
@@ -118,14 +127,14 @@ class CommandSession {
     this.db.run(`RELEASE ${TX_SAVEPOINT}`);
   }
 
-  private control(c: TxControl, sql: string): void {
+  private control(c: Exclude<TxControl, { op: "malformed" }>, sql: string): void {
     const fail = (message: string) => Object.assign(new Error(message), { code: "SQLITE_ERROR" });
     const tx = this.tx;
-    switch (c.kind) {
+    switch (c.op) {
       case "begin":
         if (tx) throw fail("cannot start a transaction within a transaction");
         this.db.run(`SAVEPOINT ${TX_SAVEPOINT}`);
-        this.tx = { readOnly: c.readOnly, savepoints: [], bySavepoint: false };
+        this.tx = { readOnly: c.readonly, savepoints: [], bySavepoint: false };
         return;
       case "commit":
         if (!tx) throw fail("cannot commit - no transaction is active");
@@ -142,19 +151,19 @@ class CommandSession {
           this.tx = { readOnly: false, savepoints: [], bySavepoint: true };
         }
         this.db.run(sql);
-        this.tx!.savepoints.push(c.name);
+        this.tx!.savepoints.push(savepointKey(c.name));
         return;
       case "release":
       case "rollback-to": {
-        const at = tx ? tx.savepoints.lastIndexOf(c.name) : -1;
+        const at = tx ? tx.savepoints.lastIndexOf(savepointKey(c.name)) : -1;
         if (!tx || at < 0) throw fail(`no such savepoint: ${c.name}`);
-        if (c.kind === "release" && at === 0 && tx.bySavepoint) {
+        if (c.op === "release" && at === 0 && tx.bySavepoint) {
           this.db.run(`RELEASE ${TX_SAVEPOINT}`);
           this.tx = null;
           return;
         }
         this.db.run(sql);
-        tx.savepoints.length = c.kind === "release" ? at : at + 1;
+        tx.savepoints.length = c.op === "release" ? at : at + 1;
         return;
       }
     }
@@ -258,13 +267,12 @@ export class SqliteSqlService implements SqlService {
   }
 
   isReadOnly(sql: string): boolean {
-    return splitStatements(sql).every((part) => {
-      if (classifyTxControl(part.tokens) !== null) return true;
+    return parseSql(sql).statements.every((part) => {
+      if (part.control !== null) return true;
       try {
         return this.reader.prepare(part.sql).readonly;
       } catch {
-        const verb = part.tokens[0]?.text.toUpperCase();
-        return verb === "SELECT" || verb === "VALUES";
+        return part.verb === "SELECT" || part.verb === "VALUES";
       }
     });
   }
@@ -321,8 +329,8 @@ class TestTx implements InteractiveTx {
   async execute(stmt: Statement): Promise<StepOutcome> {
     this.ensureOpen();
     this.arm();
-    const parts = splitStatements(stmt.sql);
-    if (parts.some((p) => !this.db.prepare(p.sql).readonly)) this.wrote = true;
+    const parts = parseSql(stmt.sql).statements;
+    if (parts.some((p) => writes(this.db, p.sql))) this.wrote = true;
     return runStatement(this.db, stmt);
   }
 
