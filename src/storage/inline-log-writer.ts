@@ -9,14 +9,25 @@ export class InlineLogWriter implements LogWriter {
   private readonly db: Database;
   private readonly target: LogWriteTarget;
 
-  constructor(dir: string, fsync: boolean) {
+  /**
+   * `followerOnly`: this writer never serves a leader (the adaptive store
+   * hands a leader's batches to the Worker), so nothing queued in this turn
+   * needs to leave before the stall — a follower's acknowledgement waits on
+   * this very fsync — and the batch is cut at the end of the current run.
+   */
+  constructor(
+    dir: string,
+    fsync: boolean,
+    private readonly followerOnly = false,
+  ) {
     this.db = openLogDatabase(dir, { fsync });
     this.target = new LogWriteTarget(this.db);
   }
 
   schedule(flush: () => void): void {
-    // A macrotask, not a microtask: sends the runtime queued in this turn leave before the stall.
-    setImmediate(flush);
+    // Otherwise a macrotask, not a microtask: sends the runtime queued in this turn leave before the stall.
+    if (this.followerOnly) queueMicrotask(flush);
+    else setImmediate(flush);
   }
 
   write(ops: readonly WriteOp[]): Promise<WriteReport> {

@@ -149,7 +149,7 @@ export class RaftLogStore {
     let worker: LogWriter | null = null;
     try {
       recovered = recoverLog(reader);
-      if (mode !== "worker") inline = new InlineLogWriter(dir, fsync);
+      if (mode !== "worker") inline = new InlineLogWriter(dir, fsync, mode === "adaptive");
       if (mode !== "inline") worker = await WorkerLogWriter.start(dir, fsync);
     } catch (err) {
       await inline?.close();
