@@ -14,6 +14,7 @@ import { createHmac } from "node:crypto";
 import { hranaRoutes } from "../api/hrana/routes.ts";
 import { createBearerAuth, type Authenticator } from "../api/auth/bearer-auth.ts";
 import { loadEd25519PublicKeys } from "../api/auth/jwt.ts";
+import { startMemoryRelease, type ReleaseReport } from "../node/memory-release.ts";
 
 export async function serveCommand(argv: readonly string[]): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
@@ -86,14 +87,39 @@ export async function startNode(opts: NodeOptions): Promise<{ node: QuorumNode; 
   });
   const api = createApi(node.service, node, { defaultReadLevel: "linearizable", extra: [hrana, dashboardRoutes(node)], ...(auth ? { auth } : {}) });
   const { hostname, port } = splitHostPort(opts.http);
-  const server = Bun.serve({ hostname, port, fetch: api.fetch, maxRequestBodySize: MAX_BODY_BYTES + 1024 });
+  let requests = 0;
+  const server = Bun.serve({
+    hostname,
+    port,
+    fetch: (req, srv) => {
+      requests++;
+      return api.fetch(req, srv);
+    },
+    maxRequestBodySize: MAX_BODY_BYTES + 1024,
+  });
+  const memory = startMemoryRelease({
+    work: () => requests + node.metrics.total("quorumlite_entries_applied_total"),
+    onRelease: (r) => reportRelease(opts.id, node, r),
+  });
   console.log(`[${opts.id}] serving http://${opts.http} (raft ${opts.raft}, region ${opts.region}, data ${opts.data})`);
   if (opts.join) void joinCluster(opts, (m) => node.learnPeers(m), (l) => console.log(`[${opts.id}] ${l}`));
   return {
     node,
     stop: async () => {
+      memory.stop();
       server.stop(true);
       await node.stop();
     },
   };
+}
+
+const MB = 1024 * 1024;
+
+function reportRelease(id: string, node: QuorumNode, r: ReleaseReport): void {
+  node.metrics.inc("quorumlite_memory_releases_total");
+  node.metrics.inc("quorumlite_memory_release_pause_seconds_total", r.pauseMs / 1000);
+  console.log(
+    `[${id}] quiet after a burst: released memory (resident ${(r.rssBeforeBytes / MB).toFixed(0)} → ${(r.rssAfterBytes / MB).toFixed(0)} MB, ` +
+      `JS heap ${(r.heapBeforeBytes / MB).toFixed(0)} → ${(r.heapAfterBytes / MB).toFixed(0)} MB, pause ${r.pauseMs.toFixed(0)} ms)`,
+  );
 }

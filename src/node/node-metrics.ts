@@ -10,6 +10,11 @@ export class NodeMetrics {
     this.counters.set(name, (this.counters.get(name) ?? 0) + by);
   }
 
+  /** A counter's current value (0 if it was never incremented). */
+  total(name: string): number {
+    return this.counters.get(name) ?? 0;
+  }
+
   applied(n: number): void {
     this.inc("quorumlite_entries_applied_total", n);
   }
