@@ -5,7 +5,6 @@
  */
 import type { SqlValue } from "./command.ts";
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 const enum ValueTag {
@@ -26,19 +25,64 @@ export class DecodeError extends Error {
   }
 }
 
+/**
+ * Floats go through this scratch pair instead of a DataView on the input:
+ * touching `.buffer` of a small typed array makes JavaScriptCore give it an
+ * ArrayBuffer of its own, which costs microseconds per decoded entry.
+ */
+const f64Scratch = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64Scratch.buffer);
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * Node's Buffer writes a string's UTF-8 straight into its memory at an offset
+ * (no subarray view per string, as TextEncoder.encodeInto needs), and decodes
+ * a byte range of any Uint8Array the same way: several times faster for the
+ * short strings commands are made of. Lone surrogates become U+FFFD, as with
+ * TextEncoder.
+ */
+const utf8Slice = (Buffer.prototype as unknown as { utf8Slice?: (this: Uint8Array, start: number, end: number) => string }).utf8Slice;
+
+/** Grows in place; `scratch` is one buffer shared by the writers of ByteWriter.encode (synchronous, never nested). */
+let scratch: Buffer | null = null;
+const SCRATCH_KEEP_BYTES = 1 << 20;
+
+function keepScratch(buf: Buffer): void {
+  if (buf.length <= SCRATCH_KEEP_BYTES && (scratch === null || scratch.length < buf.length)) scratch = buf;
+}
+
 export class ByteWriter {
-  private buf = new Uint8Array(256);
-  private view = new DataView(this.buf.buffer);
+  private buf: Buffer;
   private pos = 0;
+
+  constructor(initialBytes = 256) {
+    this.buf = Buffer.allocUnsafe(initialBytes);
+  }
+
+  /**
+   * Runs `write` on a writer over a reused scratch buffer and returns a copy
+   * of what it wrote: no allocation and regrowth per encoded value.
+   */
+  static encode(write: (w: ByteWriter) => void): Uint8Array {
+    const borrowed = scratch;
+    scratch = null;
+    const w = new ByteWriter(borrowed === null ? 4096 : 0);
+    if (borrowed !== null) w.buf = borrowed;
+    try {
+      write(w);
+      return w.finish();
+    } finally {
+      keepScratch(w.buf);
+    }
+  }
 
   private ensure(extra: number): void {
     if (this.pos + extra <= this.buf.length) return;
-    let size = this.buf.length * 2;
+    let size = Math.max(256, this.buf.length * 2);
     while (size < this.pos + extra) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.pos));
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
-    this.view = new DataView(next.buffer);
   }
 
   u8(v: number): void {
@@ -50,26 +94,37 @@ export class ByteWriter {
   varuint(v: number): void {
     if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`varuint out of range: ${v}`);
     this.ensure(8);
-    while (v >= 0x80) {
-      this.buf[this.pos++] = (v % 0x80) | 0x80;
-      v = Math.floor(v / 0x80);
+    const buf = this.buf;
+    let pos = this.pos;
+    if (v < 0x80000000) {
+      while (v >= 0x80) {
+        buf[pos++] = (v & 0x7f) | 0x80;
+        v >>>= 7;
+      }
+    } else {
+      while (v >= 0x80) {
+        buf[pos++] = (v % 0x80) | 0x80;
+        v = Math.floor(v / 0x80);
+      }
     }
-    this.buf[this.pos++] = v;
+    buf[pos++] = v;
+    this.pos = pos;
   }
 
   f64(v: number): void {
     this.ensure(8);
-    this.view.setFloat64(this.pos, v, true);
+    f64Scratch[0] = v;
+    for (let i = 0; i < 8; i++) this.buf[this.pos + i] = f64Bytes[littleEndian ? i : 7 - i]!;
     this.pos += 8;
   }
 
   string(s: string): void {
-    // encodeInto needs at most 3 bytes per UTF-16 unit.
-    this.ensure(10 + s.length * 3);
-    const lenPos = this.pos;
+    // UTF-8 needs at most 3 bytes per UTF-16 unit.
     const maxLen = s.length * 3;
+    this.ensure(10 + maxLen);
+    const lenPos = this.pos;
     const lenBytes = maxLen < 0x80 ? 1 : maxLen < 0x4000 ? 2 : maxLen < 0x200000 ? 3 : maxLen < 0x10000000 ? 4 : 8;
-    const { written } = encoder.encodeInto(s, this.buf.subarray(lenPos + lenBytes));
+    const written = s.length === 0 ? 0 : this.buf.write(s, lenPos + lenBytes);
     // Write the length in a fixed-width varint so the text need not move.
     let v = written;
     for (let i = 0; i < lenBytes; i++) {
@@ -90,7 +145,7 @@ export class ByteWriter {
   value(v: SqlValue): void {
     if (v === null) this.u8(ValueTag.Null);
     else if (typeof v === "number") {
-      if (Number.isInteger(v) && Math.abs(v) < 2 ** 52 && !Object.is(v, -0)) {
+      if (Number.isInteger(v) && Math.abs(v) < 2 ** 52 && !(v === 0 && Object.is(v, -0))) {
         this.u8(ValueTag.SmallInt);
         // Zigzag in float arithmetic: safe integers stay exact.
         this.varuint(v >= 0 ? v * 2 : -v * 2 - 1);
@@ -112,19 +167,14 @@ export class ByteWriter {
     }
   }
 
+  /** A copy of what was written, exactly sized (a plain Uint8Array, not a Buffer). */
   finish(): Uint8Array {
-    return this.buf.slice(0, this.pos);
+    const out = new Uint8Array(this.pos);
+    this.buf.copy(out, 0, 0, this.pos);
+    return out;
   }
 }
 
-/**
- * Floats go through this scratch pair instead of a DataView on the input:
- * touching `.buffer` of a small typed array makes JavaScriptCore give it an
- * ArrayBuffer of its own, which costs microseconds per decoded entry.
- */
-const f64Scratch = new Float64Array(1);
-const f64Bytes = new Uint8Array(f64Scratch.buffer);
-const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export class ByteReader {
   private pos = 0;
@@ -141,6 +191,11 @@ export class ByteReader {
   }
 
   varuint(): number {
+    const first = this.buf[this.pos];
+    if (first !== undefined && first < 0x80) {
+      this.pos++;
+      return first;
+    }
     let result = 0;
     let scale = 1;
     for (let i = 0; i < 8; i++) {
@@ -172,8 +227,16 @@ export class ByteReader {
   string(): string {
     const n = this.varuint();
     this.need(n);
+    const start = this.pos;
+    this.pos += n;
+    if (n === 0) return "";
+    if (utf8Slice !== undefined) {
+      // The lenient decoder turns invalid UTF-8 into U+FFFD: only then can the input be bad.
+      const s = utf8Slice.call(this.buf, start, this.pos);
+      if (!s.includes("\uFFFD")) return s;
+    }
     try {
-      return decoder.decode(this.buf.subarray(this.pos, (this.pos += n)));
+      return decoder.decode(this.buf.subarray(start, this.pos));
     } catch {
       throw new DecodeError("invalid UTF-8");
     }

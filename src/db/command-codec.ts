@@ -3,26 +3,44 @@
  * (varints, tagged values) and lossless: bigint of any size, blobs, named
  * arguments in their order, absent vs empty arguments, -0 and NaN.
  *
- * Layout (version 1):
+ * Layout (version 2; version 1 is still decoded):
  *   u8 version, u8 kind (1 statements, 2 batch), f64 stamp.now, f64 stamp.seed,
  *   u8 has requestId [string requestId],
  *   statements: u8 transaction, count, statement*
  *   batch:      count, (statement, condition)*
- *   statement:  string sql, u8 args kind (0 none, 1 positional, 2 named),
+ *   statement:  sql, u8 args kind (0 none, 1 positional, 2 named),
  *               positional: count, value*; named: count, (string key, value)*
+ *   sql:        version 2: varuint ref — 0: a string follows (the command's next
+ *               distinct SQL text), k ≥ 1: the k-th distinct SQL text again;
+ *               version 1: string
  *   condition:  u8 tag (0 none, 1 ok, 2 error, 3 not, 4 and, 5 or, 6 is_autocommit) + operands
+ *
+ * A batch usually repeats one SQL text with different arguments: version 2
+ * stores it once per entry, and every replica decodes one string for it,
+ * which its parse and prepared-statement caches then find at once.
  */
 import type { BatchStep, Command, SqlArgs, SqlValue, Statement, StepCondition } from "./command.ts";
 import { ByteReader, ByteWriter, DecodeError } from "./byte-codec.ts";
 
-const VERSION = 1;
+const VERSION = 2;
+/** Entries written before SQL texts were shared within a command. */
+const VERSION_INLINE_SQL = 1;
 const KIND_STATEMENTS = 1;
 const KIND_BATCH = 2;
 /** Conditions nest; a decoder must not recurse without bound on hostile input. */
 const MAX_CONDITION_DEPTH = 1000;
 
-function writeStatement(w: ByteWriter, s: Statement): void {
-  w.string(s.sql);
+/** SQL texts already written in this command, numbered from 1 in order. */
+type SqlTable = Map<string, number>;
+
+function writeStatement(w: ByteWriter, s: Statement, sqls: SqlTable): void {
+  const ref = sqls.get(s.sql);
+  if (ref !== undefined) w.varuint(ref);
+  else {
+    w.u8(0);
+    w.string(s.sql);
+    sqls.set(s.sql, sqls.size + 1);
+  }
   const args = s.args;
   if (args === undefined) w.u8(0);
   else if (Array.isArray(args)) {
@@ -40,8 +58,22 @@ function writeStatement(w: ByteWriter, s: Statement): void {
   }
 }
 
-function readStatement(r: ByteReader): Statement {
-  const sql = r.string();
+/** null for version 1 (SQL inline), else the SQL texts read so far in this command. */
+function readSql(r: ByteReader, sqls: string[] | null): string {
+  if (sqls === null) return r.string();
+  const ref = r.varuint();
+  if (ref === 0) {
+    const sql = r.string();
+    sqls.push(sql);
+    return sql;
+  }
+  const sql = sqls[ref - 1];
+  if (sql === undefined) throw new DecodeError(`unknown SQL reference ${ref}`);
+  return sql;
+}
+
+function readStatement(r: ByteReader, sqls: string[] | null): Statement {
+  const sql = readSql(r, sqls);
   const argsKind = r.u8();
   if (argsKind === 0) return { sql };
   if (argsKind === 1) {
@@ -116,7 +148,11 @@ function readCondition(r: ByteReader, depth: number): StepCondition | undefined 
 }
 
 export function encodeCommand(c: Command): Uint8Array {
-  const w = new ByteWriter();
+  return ByteWriter.encode((w) => writeCommand(w, c));
+}
+
+function writeCommand(w: ByteWriter, c: Command): void {
+  const sqls: SqlTable = new Map();
   w.u8(VERSION);
   w.u8(c.kind === "statements" ? KIND_STATEMENTS : KIND_BATCH);
   w.f64(c.stamp.now);
@@ -129,22 +165,22 @@ export function encodeCommand(c: Command): Uint8Array {
   if (c.kind === "statements") {
     w.u8(c.transaction ? 1 : 0);
     w.varuint(c.statements.length);
-    for (const s of c.statements) writeStatement(w, s);
+    for (const s of c.statements) writeStatement(w, s, sqls);
   } else {
     w.varuint(c.steps.length);
     for (const step of c.steps) {
-      writeStatement(w, step.stmt);
+      writeStatement(w, step.stmt, sqls);
       writeCondition(w, step.condition);
     }
   }
-  return w.finish();
 }
 
 /** Inverse of encodeCommand. Throws DecodeError on bytes it did not produce. */
 export function decodeCommand(b: Uint8Array): Command {
   const r = new ByteReader(b);
   const version = r.u8();
-  if (version !== VERSION) throw new DecodeError(`unknown command version ${version}`);
+  if (version !== VERSION && version !== VERSION_INLINE_SQL) throw new DecodeError(`unknown command version ${version}`);
+  const sqls = version === VERSION ? [] : null;
   const kind = r.u8();
   const stamp = { now: r.f64(), seed: r.f64() };
   const requestId = r.u8() === 1 ? r.string() : undefined;
@@ -153,13 +189,13 @@ export function decodeCommand(b: Uint8Array): Command {
     const transaction = r.u8() === 1;
     const n = r.count();
     const statements: Statement[] = [];
-    for (let i = 0; i < n; i++) statements.push(readStatement(r));
+    for (let i = 0; i < n; i++) statements.push(readStatement(r, sqls));
     command = { kind: "statements", statements, transaction, stamp, ...(requestId !== undefined ? { requestId } : {}) };
   } else if (kind === KIND_BATCH) {
     const n = r.count();
     const steps: BatchStep[] = [];
     for (let i = 0; i < n; i++) {
-      const stmt = readStatement(r);
+      const stmt = readStatement(r, sqls);
       const condition = readCondition(r, 0);
       steps.push(condition === undefined ? { stmt } : { stmt, condition });
     }

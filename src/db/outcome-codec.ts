@@ -57,7 +57,10 @@ function readResult(r: ByteReader): StatementResult {
 }
 
 export function encodeOutcome(o: CommandOutcome): Uint8Array {
-  const w = new ByteWriter();
+  return ByteWriter.encode((w) => writeOutcome(w, o));
+}
+
+function writeOutcome(w: ByteWriter, o: CommandOutcome): void {
   w.u8(VERSION);
   if (o.kind === "statements") {
     w.u8(1);
@@ -84,7 +87,6 @@ export function encodeOutcome(o: CommandOutcome): Uint8Array {
       }
     }
   }
-  return w.finish();
 }
 
 export function decodeOutcome(b: Uint8Array): CommandOutcome {

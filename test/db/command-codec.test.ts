@@ -59,6 +59,54 @@ describe("command codec", () => {
     expect(bytes.length).toBeLessThan(35 + 5 + 32);
   });
 
+  test("stores a SQL text repeated in a command once, and decodes it to one string", () => {
+    const sql = "INSERT INTO bench_kv (client, seq, v) VALUES (?, ?, ?)";
+    const cmd: Command = {
+      kind: "statements",
+      transaction: true,
+      stamp,
+      statements: [
+        ...Array.from({ length: 50 }, (_, i) => ({ sql, args: [1, i, `v${i}`] })),
+        { sql: "UPDATE t SET x = 1" },
+        { sql, args: [2, 0, "last"] },
+      ],
+    };
+    const bytes = encodeCommand(cmd);
+    const back = decodeCommand(bytes) as Extract<Command, { kind: "statements" }>;
+    expect(back).toEqual(cmd);
+    expect(bytes.length).toBeLessThan(2 * sql.length + 52 * 16);
+    expect(back.statements.every((s, i) => i === 50 || s.sql === back.statements[0]!.sql)).toBe(true);
+    const batch: Command = { kind: "batch", stamp, steps: [{ stmt: { sql: "SELECT 1" } }, { stmt: { sql: "SELECT 2" }, condition: { type: "ok", step: 0 } }, { stmt: { sql: "SELECT 1" } }] };
+    expect(decodeCommand(encodeCommand(batch))).toEqual(batch);
+  });
+
+  test("still decodes version 1 entries (SQL inline in every statement)", () => {
+    // u8 version 1, kind 1, f64 now, f64 seed, no request id, transaction, 2 statements:
+    // "SELECT ?" with [7], "SELECT ?" with ["é"].
+    const f64 = (v: number) => [...new Uint8Array(new Float64Array([v]).buffer)];
+    const text = (s: string) => {
+      const b = new TextEncoder().encode(s);
+      return [b.length, ...b];
+    };
+    const v1 = new Uint8Array([1, 1, ...f64(stamp.now), ...f64(stamp.seed), 0, 1, 2, ...text("SELECT ?"), 1, 1, 1, 14, ...text("SELECT ?"), 1, 1, 4, ...text("é")]);
+    expect(decodeCommand(v1)).toEqual({ kind: "statements", transaction: true, stamp, statements: [{ sql: "SELECT ?", args: [7] }, { sql: "SELECT ?", args: ["é"] }] });
+  });
+
+  test("rejects a reference to a SQL text it has not seen, and invalid UTF-8", () => {
+    const good = encodeCommand({ kind: "statements", transaction: false, stamp, statements: [{ sql: "SELECT ?", args: ["ab"] }] });
+    // The statement follows the 19-byte header, the transaction flag and the count.
+    const badRef = good.slice();
+    expect(badRef[20]).toBe(1); // one statement
+    expect(badRef[21]).toBe(0); // a literal SQL text
+    badRef[21] = 1;
+    expect(() => decodeCommand(badRef)).toThrow(DecodeError);
+    const badText = good.slice();
+    badText[badText.length - 1] = 0xff; // the last byte of "ab"
+    expect(() => decodeCommand(badText)).toThrow(DecodeError);
+    const replacement = encodeCommand({ kind: "statements", transaction: false, stamp, statements: [{ sql: "SELECT ?", args: ["a\uFFFD\uD800"] }] });
+    expect(decodeCommand(replacement)).toEqual({ kind: "statements", transaction: false, stamp, statements: [{ sql: "SELECT ?", args: ["a\uFFFD\uFFFD"] }] });
+  });
+
   test("rejects bytes it did not produce", () => {
     const good = encodeCommand({ kind: "statements", transaction: false, stamp, statements: [{ sql: "SELECT 1", args: [1] }] });
     expect(() => decodeCommand(good.subarray(0, good.length - 1))).toThrow(DecodeError);
