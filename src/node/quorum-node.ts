@@ -9,6 +9,8 @@ import { Raft } from "../raft/raft.ts";
 import type { ConfChange, Member, Message, RaftConfig, SnapshotMeta, SnapshotMsg, SoftState } from "../raft/types.ts";
 import { StateMachine } from "../db/state-machine.ts";
 import { RaftLogStore } from "../storage/raft-log-store.ts";
+import { logDatabasePath } from "../storage/log-database.ts";
+import { WalCheckpointer } from "../storage/wal-checkpointer.ts";
 import type { LogWriterMode } from "../storage/log-writer.ts";
 import { PeerTransport } from "../transport/peer-transport.ts";
 import type { BatchStep } from "../db/command.ts";
@@ -70,6 +72,7 @@ export class QuorumNode implements NodeView {
     private readonly store: RaftLogStore,
     private readonly sm: StateMachine,
     readonly raft: Raft,
+    private readonly checkpointer: WalCheckpointer,
   ) {
     this.log = config.log ?? ((l) => console.log(`[${config.id}] ${l}`));
     this.directory = new PeerDirectory({ id: config.id, region: config.region, httpAddr: config.httpAdvertise, raftAddr: config.raftAdvertise });
@@ -116,8 +119,11 @@ export class QuorumNode implements NodeView {
 
   static async start(config: QuorumNodeConfig): Promise<QuorumNode> {
     mkdirSync(config.dataDir, { recursive: true });
-    const store = await RaftLogStore.open(join(config.dataDir, "raft"), { fsync: config.fsync ?? true, writer: config.logWriter ?? "adaptive" });
-    const sm = StateMachine.open(join(config.dataDir, "db.sqlite"), { fsync: false });
+    const logDir = join(config.dataDir, "raft");
+    const smPath = join(config.dataDir, "db.sqlite");
+    const store = await RaftLogStore.open(logDir, { fsync: config.fsync ?? true, writer: config.logWriter ?? "adaptive", backgroundCheckpoints: true });
+    const sm = StateMachine.open(smPath, { fsync: false });
+    const checkpointer = new WalCheckpointer([logDatabasePath(logDir), smPath]);
     const loaded = store.load();
     let snapshot: SnapshotMeta | null = loaded.snapshot;
     if (snapshot === null) {
@@ -149,7 +155,7 @@ export class QuorumNode implements NodeView {
       random: Math.random,
     };
     const raft = new Raft(raftConfig, { hardState: loaded.hardState, snapshot, entries: loaded.entries, applied });
-    const node = new QuorumNode(config, store, sm, raft);
+    const node = new QuorumNode(config, store, sm, raft, checkpointer);
     node.refreshPeers();
     await node.transport.start();
     node.driver.start(config.tickMs);
@@ -162,6 +168,7 @@ export class QuorumNode implements NodeView {
   async stop(): Promise<void> {
     this.driver.stop();
     await this.transport.stop();
+    this.checkpointer.close();
     await this.store.close();
     this.sm.close();
   }

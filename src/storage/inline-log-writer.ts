@@ -1,5 +1,5 @@
 import type { Database } from "bun:sqlite";
-import { openLogDatabase, readPragmas, type ConnectionPragmas } from "./log-database.ts";
+import { openLogDatabase, readPragmas, type ConnectionPragmas, type LogDatabaseOptions } from "./log-database.ts";
 import { LogWriteTarget, type WriteOp, type WriteReport } from "./log-write-batch.ts";
 import type { LogWriter } from "./log-writer.ts";
 
@@ -17,10 +17,10 @@ export class InlineLogWriter implements LogWriter {
    */
   constructor(
     dir: string,
-    fsync: boolean,
+    options: LogDatabaseOptions,
     private readonly followerOnly = false,
   ) {
-    this.db = openLogDatabase(dir, { fsync });
+    this.db = openLogDatabase(dir, options);
     this.target = new LogWriteTarget(this.db);
   }
 

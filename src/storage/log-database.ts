@@ -17,6 +17,8 @@ const FORMAT_VERSION = "1";
 
 export interface LogDatabaseOptions {
   readonly fsync: boolean;
+  /** wal_autocheckpoint of the connection (SQLite's default, 1000 pages, when absent); see wal-checkpointer.ts. */
+  readonly autoCheckpointPages?: number;
 }
 
 export interface ConnectionPragmas {
@@ -41,6 +43,7 @@ export function openLogDatabase(dir: string, opts: LogDatabaseOptions): Database
     throw new Error(`raft log: cannot switch ${logDatabasePath(dir)} to WAL (got ${mode?.journal_mode})`);
   }
   db.exec(`PRAGMA synchronous = ${opts.fsync ? "FULL" : "OFF"}`);
+  if (opts.autoCheckpointPages !== undefined) db.exec(`PRAGMA wal_autocheckpoint = ${Math.max(0, Math.floor(opts.autoCheckpointPages))}`);
   // Keep the WAL from growing without bound between checkpoints.
   db.exec("PRAGMA journal_size_limit = 67108864");
   db.exec(`

@@ -25,7 +25,7 @@ self.onmessage = (event: MessageEvent<ToWriter>) => {
   switch (msg.type) {
     case "open":
       try {
-        db = openLogDatabase(msg.dir, { fsync: msg.fsync });
+        db = openLogDatabase(msg.dir, msg.options);
         target = new LogWriteTarget(db);
         reply({ type: "opened" });
       } catch (err) {

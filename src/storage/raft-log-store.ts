@@ -24,7 +24,8 @@
 import type { Database } from "bun:sqlite";
 import type { Entry, HardState, Index, Membership, SnapshotMeta, Term } from "../raft/types.ts";
 import { encodeEntry, decodeEntry } from "./entry-codec.ts";
-import { checksum, openLogDatabase, type ConnectionPragmas } from "./log-database.ts";
+import { checksum, openLogDatabase, type ConnectionPragmas, type LogDatabaseOptions } from "./log-database.ts";
+import { BACKGROUND_AUTOCHECKPOINT_PAGES } from "./wal-checkpointer.ts";
 import { recoverLog, type RecoveredLog } from "./log-recovery.ts";
 import { buildBatch, type EncodedEntry, type StagedOp } from "./group-commit-batch.ts";
 import type { LogWriter, LogWriterKind, LogWriterMode } from "./log-writer.ts";
@@ -38,6 +39,8 @@ export interface RaftLogStoreOptions {
   readonly fsync?: boolean;
   /** Default "adaptive": the Worker while useBackgroundWriter(true), inline otherwise. */
   readonly writer?: LogWriterMode;
+  /** A WalCheckpointer runs for this log: commits leave checkpoints to it (see wal-checkpointer.ts). */
+  readonly backgroundCheckpoints?: boolean;
 }
 
 /** The durable part of one Ready (types.ts), or any prefix of it. */
@@ -142,15 +145,16 @@ export class RaftLogStore {
    */
   static async open(dir: string, opts: RaftLogStoreOptions = {}): Promise<RaftLogStore> {
     const fsync = opts.fsync ?? true;
-    const reader = openLogDatabase(dir, { fsync });
+    const dbOptions: LogDatabaseOptions = opts.backgroundCheckpoints ? { fsync, autoCheckpointPages: BACKGROUND_AUTOCHECKPOINT_PAGES } : { fsync };
+    const reader = openLogDatabase(dir, dbOptions);
     const mode = opts.writer ?? "adaptive";
     let recovered: RecoveredLog;
     let inline: LogWriter | null = null;
     let worker: LogWriter | null = null;
     try {
       recovered = recoverLog(reader);
-      if (mode !== "worker") inline = new InlineLogWriter(dir, fsync, mode === "adaptive");
-      if (mode !== "inline") worker = await WorkerLogWriter.start(dir, fsync);
+      if (mode !== "worker") inline = new InlineLogWriter(dir, dbOptions, mode === "adaptive");
+      if (mode !== "inline") worker = await WorkerLogWriter.start(dir, dbOptions);
     } catch (err) {
       await inline?.close();
       reader.close(true);

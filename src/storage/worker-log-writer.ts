@@ -1,4 +1,4 @@
-import type { ConnectionPragmas } from "./log-database.ts";
+import type { ConnectionPragmas, LogDatabaseOptions } from "./log-database.ts";
 import type { WriteOp, WriteReport } from "./log-write-batch.ts";
 import type { LogWriter } from "./log-writer.ts";
 import { transferablesOf } from "./group-commit-batch.ts";
@@ -31,7 +31,7 @@ export class WorkerLogWriter implements LogWriter {
     });
   }
 
-  static start(dir: string, fsync: boolean): Promise<WorkerLogWriter> {
+  static start(dir: string, options: LogDatabaseOptions): Promise<WorkerLogWriter> {
     const worker = new Worker(new URL("./log-writer-worker.ts", import.meta.url).href);
     return new Promise((resolve, reject) => {
       const onOpen = (event: MessageEvent<FromWriter>) => {
@@ -48,7 +48,7 @@ export class WorkerLogWriter implements LogWriter {
       };
       worker.addEventListener("message", onOpen);
       worker.addEventListener("error", (event) => reject(new Error(`raft log writer worker failed to start: ${event.message}`)));
-      const open: ToWriter = { type: "open", dir, fsync };
+      const open: ToWriter = { type: "open", dir, options };
       worker.postMessage(open);
     });
   }
