@@ -47,7 +47,7 @@ export interface MemoryReleasePolicy {
 
 export const DEFAULT_MEMORY_RELEASE_POLICY: MemoryReleasePolicy = {
   quietSamples: 2,
-  quietWork: 10,
+  quietWork: 5,
   heapNoiseBytes: 1024 * 1024,
   slackBytes: 16 * 1024 * 1024,
   minGapMs: 5_000,
@@ -127,7 +127,8 @@ export interface MemoryReleaser {
   stop(): void;
 }
 
-const SAMPLE_INTERVAL_MS = 500;
+/** Samples cost ~15 µs; four a second let a release start within half a second of a burst's end. */
+const SAMPLE_INTERVAL_MS = 250;
 
 function processSample(): { rssBytes: number; heapBytes: number } {
   return { rssBytes: process.memoryUsage.rss(), heapBytes: heapSize() };
