@@ -4,6 +4,7 @@
  * state machine's file, and a long-lived connection would keep the old one.
  */
 import { Database } from "bun:sqlite";
+import { statSync } from "node:fs";
 
 declare var self: Worker;
 
@@ -23,10 +24,16 @@ self.onmessage = (event: MessageEvent<{ paths: string[]; intervalMs: number }>) 
   self.onmessage = null;
   let checkpoints = 0;
   let lastError: string | null = null;
+  // An idle node's WAL does not change: skip it rather than open a connection ten times a second.
+  const seen = new Map<string, string>();
   setInterval(() => {
     for (const path of paths) {
       try {
+        const wal = statSync(`${path}-wal`, { throwIfNoEntry: false });
+        const mark = wal ? `${wal.size}:${wal.mtimeMs}` : "none";
+        if (seen.get(path) === mark) continue;
         checkpoint(path);
+        seen.set(path, mark);
         checkpoints++;
       } catch (e) {
         // Busy (another checkpoint runs) or the file is being replaced: the next interval retries.
