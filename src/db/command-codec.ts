@@ -30,17 +30,36 @@ const KIND_BATCH = 2;
 /** Conditions nest; a decoder must not recurse without bound on hostile input. */
 const MAX_CONDITION_DEPTH = 1000;
 
-/** SQL texts already written in this command, numbered from 1 in order. */
-type SqlTable = Map<string, number>;
+/**
+ * SQL texts already written in this command, numbered from 1 in order. The
+ * previous statement's text is checked first: a batch's statements usually
+ * share one, and comparing it is cheaper than hashing it again (each request
+ * statement's text is a string of its own).
+ */
+class SqlTable {
+  private readonly refs = new Map<string, number>();
+  private lastSql: string | null = null;
+  private lastRef = 0;
+
+  /** The text's reference, or 0 (and it gets the next one) when it is new. */
+  refOf(sql: string): number {
+    if (sql === this.lastSql) return this.lastRef;
+    let ref = this.refs.get(sql);
+    const isNew = ref === undefined;
+    if (ref === undefined) {
+      ref = this.refs.size + 1;
+      this.refs.set(sql, ref);
+    }
+    this.lastSql = sql;
+    this.lastRef = ref;
+    return isNew ? 0 : ref;
+  }
+}
 
 function writeStatement(w: ByteWriter, s: Statement, sqls: SqlTable): void {
-  const ref = sqls.get(s.sql);
-  if (ref !== undefined) w.varuint(ref);
-  else {
-    w.u8(0);
-    w.string(s.sql);
-    sqls.set(s.sql, sqls.size + 1);
-  }
+  const ref = sqls.refOf(s.sql);
+  w.varuint(ref);
+  if (ref === 0) w.string(s.sql);
   const args = s.args;
   if (args === undefined) w.u8(0);
   else if (Array.isArray(args)) {
@@ -152,7 +171,7 @@ export function encodeCommand(c: Command): Uint8Array {
 }
 
 function writeCommand(w: ByteWriter, c: Command): void {
-  const sqls: SqlTable = new Map();
+  const sqls = new SqlTable();
   w.u8(VERSION);
   w.u8(c.kind === "statements" ? KIND_STATEMENTS : KIND_BATCH);
   w.f64(c.stamp.now);
