@@ -61,11 +61,47 @@ function executeRead(conn: SqlConnection, stmt: Statement): StepOutcome {
   return { ok: true, result };
 }
 
+/**
+ * Plain queries (SELECT/VALUES, no transaction statements, no step
+ * conditions) read in the connection's held snapshot: what autocommit reads
+ * would return at this moment, without a read lock per statement.
+ */
+function isPlainQuery(step: BatchStep): boolean {
+  if (step.condition !== undefined) return false;
+  for (const ps of parseSql(step.stmt.sql).statements) {
+    if (ps.control !== null || (ps.mainVerb !== "SELECT" && ps.mainVerb !== "VALUES")) return false;
+  }
+  return true;
+}
+
+function queryInSnapshot(conn: SqlConnection, stmt: Statement): StepOutcome {
+  const parsed = parseSql(stmt.sql).statements;
+  if (parsed.length === 0) return { ok: false, error: { code: "SQL_NO_STATEMENT", message: "SQL string does not contain any statement" } };
+  let result = EMPTY_RESULT;
+  for (const ps of parsed) {
+    const refusal: SqlError | null = refusalOf(ps);
+    if (refusal) return { ok: false, error: refusal };
+    try {
+      const st = conn.prepare(ps.sql);
+      result = st.readonly && st.reader ? conn.select(st, stmt.args) : conn.execute(st, ps.mainVerb, stmt.args);
+    } catch (e) {
+      // Whatever SQLite did to the transaction, the next read starts a fresh one.
+      conn.releaseSnapshot();
+      return { ok: false, error: toSqlError(e) };
+    }
+  }
+  return { ok: true, result };
+}
+
 /** Runs `steps` read-only; throws NotReadOnlyError (before running anything) if a step would write. */
 export function readBatch(conn: SqlConnection, steps: readonly BatchStep[]): CommandOutcome & { kind: "batch" } {
   steps.forEach((step, i) => {
     if (!isReadOnlySql(conn, step.stmt.sql)) throw new NotReadOnlyError(i, step.stmt.sql);
   });
+  if (steps.every(isPlainQuery) && conn.holdSnapshot()) {
+    return { kind: "batch", steps: steps.map((step) => queryInSnapshot(conn, step.stmt)) };
+  }
+  conn.releaseSnapshot();
   const outcomes: (StepOutcome | null)[] = [];
   try {
     for (const { stmt, condition } of steps) {
