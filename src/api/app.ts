@@ -4,7 +4,7 @@ import type { NodeView } from "../node/node-view.ts";
 import type { ReadLevel, SqlService } from "../node/sql-service.ts";
 import { adminRoutes } from "./admin-routes.ts";
 import { jsonError } from "./error-response.ts";
-import { sqlRoutes } from "./sql-route.ts";
+import { sqlHandler } from "./sql-route.ts";
 import { statusRoutes } from "./status-routes.ts";
 import type { Authenticator } from "./auth/bearer-auth.ts";
 
@@ -19,7 +19,8 @@ export interface ApiOptions {
 export function createApi(service: SqlService, node: NodeView, opts: ApiOptions): Hono {
   const app = new Hono();
   const auth = opts.auth;
-  app.route("/", sqlRoutes(service, { defaultLevel: opts.defaultReadLevel, onRequest: (k, ok) => node.metrics.request(k, ok), ...(auth ? { auth } : {}) }));
+  const sql = sqlHandler(service, { defaultLevel: opts.defaultReadLevel, onRequest: (k, ok) => node.metrics.request(k, ok), ...(auth ? { auth } : {}) });
+  app.post("/sql", (c) => sql(c.req.raw));
   app.route("/", statusRoutes(node));
   if (auth) {
     // Membership changes and backups need a read-write token.
@@ -33,6 +34,25 @@ export function createApi(service: SqlService, node: NodeView, opts: ApiOptions)
   app.route("/", adminRoutes(node));
   for (const extra of opts.extra ?? []) app.route("/", extra);
   app.notFound((c) => jsonError(404, { message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}`, code: "not-found" }));
-  app.onError((e) => jsonError(500, { message: `internal error: ${e.message}`, code: "internal" }));
+  const internalError = (e: Error) => jsonError(500, { message: `internal error: ${e.message}`, code: "internal" });
+  app.onError(internalError);
+  // POST /sql is nearly every request a node serves: it skips generic routing
+  // (no middleware applies to it) and gets the same 500 for a thrown Error.
+  const routed = app.fetch;
+  app.fetch = (req, env, ctx) => {
+    if (req.method !== "POST" || !isSqlPath(req.url)) return routed(req, env, ctx);
+    return sql(req).catch((e: unknown) => {
+      if (e instanceof Error) return internalError(e);
+      throw e;
+    });
+  };
   return app;
+}
+
+/** True when the URL's path is exactly /sql, as Hono's router would see it (a path with % escapes goes the generic way). */
+function isSqlPath(url: string): boolean {
+  const start = url.indexOf("/", url.indexOf(":") + 4);
+  if (start < 0 || !url.startsWith("/sql", start)) return false;
+  const next = url.charCodeAt(start + 4);
+  return Number.isNaN(next) || next === 63 /* ? */ || next === 35 /* # */;
 }

@@ -8,14 +8,27 @@ export const MAX_BODY_BYTES = 8 * 1024 * 1024;
 
 export type BodyResult = { ok: true; value: unknown } | { ok: false; status: 400 | 413; message: string };
 
-export async function readJsonBody(c: Context, limit = MAX_BODY_BYTES): Promise<BodyResult> {
-  const declared = Number(c.req.header("content-length") ?? "0");
+/** For Hono routes: reads through the context, which caches the body for later readers. */
+export function readJsonBody(c: Context, limit = MAX_BODY_BYTES): Promise<BodyResult> {
+  return readJson(c.req.header("content-length"), () => c.req.arrayBuffer(), limit);
+}
+
+/** For a handler that owns the request (nothing else reads its body). */
+export function readJsonRequest(req: Request, limit = MAX_BODY_BYTES): Promise<BodyResult> {
+  return readJson(req.headers.get("content-length") ?? undefined, () => req.arrayBuffer(), limit);
+}
+
+// Without `fatal` or `stream`, decode() keeps no state between calls, so one decoder serves every request.
+const utf8 = new TextDecoder();
+
+async function readJson(contentLength: string | undefined, read: () => Promise<ArrayBuffer>, limit: number): Promise<BodyResult> {
+  const declared = Number(contentLength ?? "0");
   if (declared > limit) return { ok: false, status: 413, message: `request body is ${declared} bytes; the limit is ${limit}` };
   let text: string;
   try {
-    const buf = await c.req.arrayBuffer();
+    const buf = await read();
     if (buf.byteLength > limit) return { ok: false, status: 413, message: `request body is ${buf.byteLength} bytes; the limit is ${limit}` };
-    text = new TextDecoder().decode(buf);
+    text = utf8.decode(buf);
   } catch (e) {
     return { ok: false, status: 400, message: `could not read request body: ${(e as Error).message}` };
   }

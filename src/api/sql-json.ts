@@ -45,6 +45,57 @@ export function typedResult(r: StatementResult, isWrite: boolean): Record<string
   };
 }
 
+/**
+ * The JSON text of plainResult(r, isWrite), written directly: the same bytes
+ * as stringifyExact(plainResult(r, isWrite)) at a fraction of the cost (no
+ * row objects, no replacer callback per value). Column names that a JS object
+ * would not keep as written (duplicates, array-index-like names, __proto__)
+ * go the generic way, which defines the shape.
+ */
+export function plainResultJson(r: StatementResult, isWrite: boolean): string {
+  const counts = isWrite ? `"rows_affected":${r.rowsAffected},"last_insert_id":${String(insertId(r))}}` : `"rows_affected":0,"last_insert_id":0}`;
+  if (r.columns.length === 0) return `{"rows":null,${counts}`;
+  const keys = keyPrefixes(r.columns);
+  if (keys === null) return stringifyExact(plainResult(r, isWrite));
+  let out = '{"rows":[';
+  const rows = r.rows;
+  for (let j = 0; j < rows.length; j++) {
+    const row = rows[j]!;
+    if (j > 0) out += ",";
+    for (let i = 0; i < keys.length; i++) out += keys[i]! + valueJson(row[i] ?? null);
+    out += "}";
+  }
+  return `${out}],${counts}`;
+}
+
+/** `{"a":` then `,"b":` …, or null when an object with these keys would not serialize in column order. */
+function keyPrefixes(columns: readonly Column[]): string[] | null {
+  const keys: string[] = [];
+  for (let i = 0; i < columns.length; i++) {
+    const name = columns[i]!.name;
+    if (name === "__proto__" || ARRAY_INDEX_LIKE.test(name)) return null;
+    for (let k = 0; k < i; k++) if (columns[k]!.name === name) return null;
+    keys.push((i === 0 ? "{" : ",") + JSON.stringify(name) + ":");
+  }
+  return keys;
+}
+
+// JS objects list integer-like keys first, in numeric order.
+const ARRAY_INDEX_LIKE = /^(?:0|[1-9][0-9]*)$/;
+
+function valueJson(v: SqlValue): string {
+  switch (typeof v) {
+    case "bigint":
+      return v.toString();
+    case "string":
+      return JSON.stringify(v);
+    case "number":
+      return Number.isFinite(v) ? String(v) : "null";
+    default:
+      return v === null ? "null" : stringifyExact(plainValue(v));
+  }
+}
+
 function rowObject(columns: readonly Column[], row: readonly SqlValue[]): Record<string, unknown> {
   const o: Record<string, unknown> = {};
   for (let i = 0; i < columns.length; i++) o[columns[i]!.name] = plainValue(row[i] ?? null);

@@ -31,9 +31,34 @@ export function parseSqlRequest(body: unknown): { ok: true; value: SqlRequest } 
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
     return { ok: false, message: 'body must be a JSON object: {"sql": "...", "args": [...]} or {"statements": [...], "transaction": true}' };
   }
+  const plain = plainStatement(body);
+  if (plain !== null) return { ok: true, value: plain };
   const schema = "statements" in body ? batch : statement;
   const r = schema.safeParse(body);
   return r.success ? { ok: true, value: r.data } : { ok: false, message: describeZodError(r.error) };
+}
+
+/**
+ * The common request, `{"sql": "…", "args": [scalars]}`, checked without zod:
+ * exactly what `statement` accepts for this shape, and the same value zod
+ * would return. Anything else (extra keys, objects among the args, named
+ * args) returns null and goes through zod, which owns every error message.
+ */
+function plainStatement(body: object): z.infer<typeof statement> | null {
+  let keys = 0;
+  for (const k in body) {
+    if (k !== "sql" && k !== "args") return null;
+    keys++;
+  }
+  const { sql, args } = body as { sql?: unknown; args?: unknown };
+  if (typeof sql !== "string" || sql.length === 0) return null;
+  if (args === undefined) return keys === 1 ? { sql } : null;
+  if (!Array.isArray(args)) return null;
+  for (let i = 0; i < args.length; i++) {
+    const a: unknown = args[i];
+    if (a !== null && typeof a !== "string" && typeof a !== "boolean" && !(typeof a === "number" && Number.isFinite(a))) return null;
+  }
+  return { sql, args: args.slice() as ArgValue[] };
 }
 
 type ArgValue = z.infer<typeof argValue>;

@@ -1,12 +1,13 @@
 /** POST /sql: the write-up's JSON API (docs/http-api.md). */
 import { Hono } from "hono";
+import { getQueryParam } from "hono/utils/url";
 import type { CommandOutcome, StatementResult } from "../db/command.ts";
 import type { Durability } from "../raft/types.ts";
 import type { ReadLevel, SqlService } from "../node/sql-service.ts";
 import { jsonError, serviceErrorResponse } from "./error-response.ts";
-import { readJsonBody } from "./json-body.ts";
+import { readJsonRequest } from "./json-body.ts";
 import { parseDurationMs, parseSqlRequest, statementsOf } from "./sql-request.ts";
-import { plainResult, stringifyExact, typedResult } from "./sql-json.ts";
+import { plainResultJson, stringifyExact, typedResult } from "./sql-json.ts";
 import type { Authenticator } from "./auth/bearer-auth.ts";
 
 const LEVELS: readonly ReadLevel[] = ["none", "weak", "linearizable", "strong"];
@@ -22,16 +23,31 @@ export interface SqlRouteOptions {
 }
 
 export function sqlRoutes(service: SqlService, opts: SqlRouteOptions): Hono {
+  const handle = sqlHandler(service, opts);
   const app = new Hono();
-  app.post("/sql", async (c) => {
-    const auth = opts.auth ? await opts.auth.authenticate(c.req.header("authorization") ?? null) : ({ ok: true, access: "rw" } as const);
+  app.post("/sql", (c) => handle(c.req.raw));
+  return app;
+}
+
+/**
+ * POST /sql as a plain fetch handler, so the node's app can call it without
+ * generic routing (see createApi). Unexpected exceptions propagate (the app
+ * answers them with its 500).
+ */
+export function sqlHandler(service: SqlService, opts: SqlRouteOptions): (req: Request) => Promise<Response> {
+  return async (req) => {
+    const headers = req.headers;
+    const header = (name: string) => headers.get(name) ?? undefined;
+    const auth = opts.auth ? await opts.auth.authenticate(headers.get("authorization")) : RW;
     if (!auth.ok) return jsonError(401, { message: auth.message, code: auth.code });
-    const body = await readJsonBody(c);
+    const body = await readJsonRequest(req);
     if (!body.ok) return jsonError(body.status, { message: body.message, code: body.status === 413 ? "too-large" : "bad-request" });
     const parsed = parseSqlRequest(body.value);
     if (!parsed.ok) return jsonError(400, { message: parsed.message, code: "bad-request" });
 
-    const q = (name: string, header: string) => c.req.query(name) ?? c.req.header(header);
+    const url = req.url;
+    const query = (name: string) => getQueryParam(url, name) as string | undefined;
+    const q = (name: string, headerName: string) => query(name) ?? header(headerName);
     const level = q("level", "x-quorumlite-level") ?? opts.defaultLevel;
     if (!LEVELS.includes(level as ReadLevel)) return jsonError(400, { message: `level must be one of ${LEVELS.join(", ")}; got "${level}"`, code: "bad-request" });
     const sync = q("sync", "x-quorumlite-sync") ?? "majority";
@@ -39,12 +55,12 @@ export function sqlRoutes(service: SqlService, opts: SqlRouteOptions): Hono {
     const freshnessText = q("freshness", "x-quorumlite-freshness");
     const freshnessMs = freshnessText === undefined ? undefined : parseDurationMs(freshnessText);
     if (freshnessMs === null) return jsonError(400, { message: `freshness must be a duration like 500ms or 2s; got "${freshnessText}"`, code: "bad-request" });
-    const bookmarkText = c.req.header(BOOKMARK_HEADER);
+    const bookmarkText = header(BOOKMARK_HEADER);
     const bookmark = bookmarkText === undefined ? undefined : Number(bookmarkText);
     if (bookmark !== undefined && (!Number.isSafeInteger(bookmark) || bookmark < 0)) return jsonError(400, { message: `${BOOKMARK_HEADER} must be a non-negative integer`, code: "bad-request" });
-    const requestId = c.req.header("x-quorumlite-request-id");
+    const requestId = header("x-quorumlite-request-id");
     if (requestId !== undefined && (requestId.length === 0 || requestId.length > 128)) return jsonError(400, { message: "x-quorumlite-request-id must be 1–128 characters", code: "bad-request" });
-    const typed = c.req.query("format") === "typed";
+    const typed = query("format") === "typed";
 
     let request: ReturnType<typeof statementsOf>;
     try {
@@ -86,17 +102,29 @@ export function sqlRoutes(service: SqlService, opts: SqlRouteOptions): Hono {
         results = resultsOf(r.outcome);
       }
       opts.onRequest?.(isRead ? "read" : "write", true);
-      const shaped = results.map((r) => (typed ? typedResult(r, !isRead) : plainResult(r, !isRead)));
-      const payload = single ? { success: true, result: shaped[0] } : { success: true, results: shaped };
-      return new Response(stringifyExact(payload), {
+      return new Response(typed ? typedPayload(results, single, !isRead) : plainPayload(results, single, !isRead), {
         headers: { "content-type": "application/json", [BOOKMARK_HEADER]: String(index) },
       });
     } catch (e) {
       opts.onRequest?.(isRead ? "read" : "write", false);
       return serviceErrorResponse(e);
     }
-  });
-  return app;
+  };
+}
+
+const RW = { ok: true, access: "rw" } as const;
+
+/** The success body, as stringifyExact would write `{success: true, result | results}` of plainResult shapes. */
+function plainPayload(results: readonly StatementResult[], single: boolean, isWrite: boolean): string {
+  if (single) return `{"success":true,"result":${plainResultJson(results[0]!, isWrite)}}`;
+  let out = '{"success":true,"results":[';
+  for (let i = 0; i < results.length; i++) out += (i > 0 ? "," : "") + plainResultJson(results[i]!, isWrite);
+  return `${out}]}`;
+}
+
+function typedPayload(results: readonly StatementResult[], single: boolean, isWrite: boolean): string {
+  const shaped = results.map((r) => typedResult(r, isWrite));
+  return stringifyExact(single ? { success: true, result: shaped[0] } : { success: true, results: shaped });
 }
 
 function outcomeError(o: CommandOutcome): { message: string; code: string; statement_index: number } | null {
