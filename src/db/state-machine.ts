@@ -35,6 +35,14 @@ export interface StateMachineOptions {
   readonly requestIdCapacity?: number;
   /** Prepared statements kept per connection (default 512). */
   readonly statementCacheSize?: number;
+  /**
+   * wal_autocheckpoint of the writer, in pages (default SQLite's 1000; 0 turns
+   * it off). With a background checkpointer on this file (storage's
+   * WalCheckpointer), a high value keeps the checkpoint's copy and fsync out
+   * of apply, where it stalls the node's event loop for milliseconds every
+   * few hundred entries; the writer's own checkpoint is then only a fallback.
+   */
+  readonly autoCheckpointPages?: number;
 }
 
 export interface ApplyEntry {
@@ -60,6 +68,7 @@ function openConnections(path: string, opts: Required<StateMachineOptions>, cloc
     const mode = writer.query("PRAGMA journal_mode = WAL")[0]?.[0];
     if (typeof mode !== "string" || mode.toLowerCase() !== "wal") throw new Error(`cannot put ${path} in WAL mode (got ${String(mode)})`);
     writerDb.run("PRAGMA journal_size_limit = 67108864");
+    writerDb.run(`PRAGMA wal_autocheckpoint = ${opts.autoCheckpointPages}`);
     // Settings that change what SQL does are pinned, not left to the build's defaults:
     // every replica must run every statement the same way.
     writerDb.run("PRAGMA foreign_keys = OFF");
@@ -101,10 +110,13 @@ export class StateMachine {
   }
 
   static open(path: string, opts: StateMachineOptions = {}): StateMachine {
+    const autoCheckpointPages = opts.autoCheckpointPages ?? 1000;
+    if (!Number.isSafeInteger(autoCheckpointPages) || autoCheckpointPages < 0) throw new RangeError(`autoCheckpointPages must be a whole number ≥ 0, got ${autoCheckpointPages}`);
     return new StateMachine(path, {
       fsync: opts.fsync ?? true,
       requestIdCapacity: opts.requestIdCapacity ?? 10_000,
       statementCacheSize: opts.statementCacheSize ?? 512,
+      autoCheckpointPages,
     });
   }
 

@@ -1,5 +1,6 @@
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import type { CommandOutcome, StatementResult } from "../../src/db/command.ts";
 import { StateMachine } from "../../src/db/state-machine.ts";
@@ -369,5 +370,23 @@ describe("exactly-once request ids", () => {
     expect(db.query("SELECT count(*) AS n FROM _quorumlite_requests").get()).toEqual({ n: 3 });
     db.close();
     sm.close();
+  });
+});
+
+describe("options", () => {
+  test("autoCheckpointPages sets when the writer checkpoints its WAL itself (0: never)", () => {
+    const walPages = (autoCheckpointPages: number): number => {
+      const sm = StateMachine.open(join(tempDir(), "db.sqlite"), { fsync: false, autoCheckpointPages });
+      sm.applyEntries([{ index: 1, command: stmts(["CREATE TABLE t (b BLOB)"]) }]);
+      // Each entry adds about one page of data.
+      for (let i = 0; i < 300; i++) sm.applyEntries([{ index: i + 2, command: stmts([["INSERT INTO t VALUES (?)", [new Uint8Array(3500).fill(i)]]]) }]);
+      const pages = statSync(`${sm.path}-wal`).size / 4096;
+      sm.close();
+      return pages;
+    };
+    // A checkpoint lets the next write start the WAL over, so it stays near the threshold.
+    expect(walPages(100)).toBeLessThan(200);
+    expect(walPages(0)).toBeGreaterThan(300);
+    expect(() => StateMachine.open(join(tempDir(), "db.sqlite"), { autoCheckpointPages: -1 })).toThrow(RangeError);
   });
 });
