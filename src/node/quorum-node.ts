@@ -10,7 +10,7 @@ import type { ConfChange, Member, Message, RaftConfig, SnapshotMeta, SnapshotMsg
 import { StateMachine } from "../db/state-machine.ts";
 import { RaftLogStore } from "../storage/raft-log-store.ts";
 import { logDatabasePath } from "../storage/log-database.ts";
-import { WalCheckpointer } from "../storage/wal-checkpointer.ts";
+import { BACKGROUND_AUTOCHECKPOINT_PAGES, WalCheckpointer } from "../storage/wal-checkpointer.ts";
 import type { LogWriterMode } from "../storage/log-writer.ts";
 import { PeerTransport } from "../transport/peer-transport.ts";
 import type { BatchStep } from "../db/command.ts";
@@ -122,7 +122,7 @@ export class QuorumNode implements NodeView {
     const logDir = join(config.dataDir, "raft");
     const smPath = join(config.dataDir, "db.sqlite");
     const store = await RaftLogStore.open(logDir, { fsync: config.fsync ?? true, writer: config.logWriter ?? "adaptive", backgroundCheckpoints: true });
-    const sm = StateMachine.open(smPath, { fsync: false });
+    const sm = StateMachine.open(smPath, { fsync: false, autoCheckpointPages: BACKGROUND_AUTOCHECKPOINT_PAGES });
     const checkpointer = new WalCheckpointer([logDatabasePath(logDir), smPath]);
     const loaded = store.load();
     let snapshot: SnapshotMeta | null = loaded.snapshot;
