@@ -15,6 +15,7 @@ import { hranaRoutes } from "../api/hrana/routes.ts";
 import { createBearerAuth, type Authenticator } from "../api/auth/bearer-auth.ts";
 import { loadEd25519PublicKeys } from "../api/auth/jwt.ts";
 import { startMemoryRelease, type ReleaseReport } from "../node/memory-release.ts";
+import type { TransportStats } from "../transport/peer-transport.ts";
 
 export async function serveCommand(argv: readonly string[]): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
@@ -98,7 +99,8 @@ export async function startNode(opts: NodeOptions): Promise<{ node: QuorumNode; 
     maxRequestBodySize: MAX_BODY_BYTES + 1024,
   });
   const memory = startMemoryRelease({
-    work: () => requests + node.metrics.total("quorumlite_entries_applied_total"),
+    // QuorumNode.transportStats() hands out its PeerTransport's stats() as they are.
+    work: () => requests + node.metrics.total("quorumlite_entries_applied_total") + peerWork(node.transportStats() as TransportStats),
     onRelease: (r) => reportRelease(opts.id, node, r),
   });
   console.log(`[${opts.id}] serving http://${opts.http} (raft ${opts.raft}, region ${opts.region}, data ${opts.data})`);
@@ -114,6 +116,17 @@ export async function startNode(opts: NodeOptions): Promise<{ node: QuorumNode; 
 }
 
 const MB = 1024 * 1024;
+
+/**
+ * Peer traffic as units of work for the memory release: each RPC (forwarded
+ * writes) and each KiB of Raft messages: a leader answering 6,000 follower
+ * reads a second receives ~100 KiB/s, heartbeats alone under 1 KiB/s.
+ */
+function peerWork(stats: TransportStats): number {
+  let work = 0;
+  for (const r of Object.values(stats.received)) work += r.requests + Math.floor(r.bytes / 1024);
+  return work;
+}
 
 function reportRelease(id: string, node: QuorumNode, r: ReleaseReport): void {
   node.metrics.inc("quorumlite_memory_releases_total");
