@@ -68,8 +68,17 @@ export function plainResultJson(r: StatementResult, isWrite: boolean): string {
   return `${out}],${counts}`;
 }
 
+// Results read in one snapshot share their column list (src/db/sql-connection.ts), so this is mostly a hit.
+const prefixCache = new WeakMap<readonly Column[], string[] | null>();
+
 /** `{"a":` then `,"b":` …, or null when an object with these keys would not serialize in column order. */
 function keyPrefixes(columns: readonly Column[]): string[] | null {
+  let keys = prefixCache.get(columns);
+  if (keys === undefined) prefixCache.set(columns, (keys = computeKeyPrefixes(columns)));
+  return keys;
+}
+
+function computeKeyPrefixes(columns: readonly Column[]): string[] | null {
   const keys: string[] = [];
   for (let i = 0; i < columns.length; i++) {
     const name = columns[i]!.name;

@@ -45,8 +45,7 @@ export function sqlHandler(service: SqlService, opts: SqlRouteOptions): (req: Re
     const parsed = parseSqlRequest(body.value);
     if (!parsed.ok) return jsonError(400, { message: parsed.message, code: "bad-request" });
 
-    const url = req.url;
-    const query = (name: string) => getQueryParam(url, name) as string | undefined;
+    const query = queryOf(req.url);
     const q = (name: string, headerName: string) => query(name) ?? header(headerName);
     const level = q("level", "x-quorumlite-level") ?? opts.defaultLevel;
     if (!LEVELS.includes(level as ReadLevel)) return jsonError(400, { message: `level must be one of ${LEVELS.join(", ")}; got "${level}"`, code: "bad-request" });
@@ -113,6 +112,29 @@ export function sqlHandler(service: SqlService, opts: SqlRouteOptions): (req: Re
 }
 
 const RW = { ok: true, access: "rw" } as const;
+
+const NO_QUERY = (): undefined => undefined;
+
+/**
+ * Reads query parameters exactly as Hono's c.req.query(name) does (the first
+ * value; "" for a name without "="). A URL with a fragment or with anything
+ * percent- or plus-encoded goes to Hono's own reader; the rest is read with
+ * one split, without the regular expressions Hono runs per lookup.
+ */
+function queryOf(url: string): (name: string) => string | undefined {
+  const start = url.indexOf("?", 8);
+  if (start === -1) return NO_QUERY;
+  if (url.indexOf("#", 8) !== -1 || url.indexOf("%") !== -1 || url.indexOf("+") !== -1) return (name) => getQueryParam(url, name) as string | undefined;
+  const parts = url.slice(start + 1).split("&");
+  return (name) => {
+    for (const part of parts) {
+      if (!part.startsWith(name)) continue;
+      if (part.length === name.length) return "";
+      if (part.charCodeAt(name.length) === 61 /* = */) return part.slice(name.length + 1);
+    }
+    return undefined;
+  };
+}
 
 /** The success body, as stringifyExact would write `{success: true, result | results}` of plainResult shapes. */
 function plainPayload(results: readonly StatementResult[], single: boolean, isWrite: boolean): string {

@@ -73,6 +73,8 @@ export class SqlConnection {
   private lastRowidProbe: BunStatement | null = null;
   private readonly holders: SnapshotHolders | null;
   private holding = false;
+  /** Column lists of statements read in the held snapshot: the schema cannot change while it is held. */
+  private snapshotColumns = new Map<BunStatement, Column[]>();
   private snapshotStatements: { begin: BunStatement; rollback: BunStatement } | null = null;
 
   constructor(
@@ -114,6 +116,7 @@ export class SqlConnection {
   releaseSnapshot(): void {
     if (!this.holding) return;
     this.holding = false;
+    if (this.snapshotColumns.size > 0) this.snapshotColumns = new Map();
     this.holders!.delete(this);
     if (this.db.inTransaction) this.snapshotStatements!.rollback.run();
   }
@@ -127,7 +130,12 @@ export class SqlConnection {
    */
   select(st: BunStatement, args: SqlArgs | undefined): StatementResult {
     const rows = st.values(...(bindingsOf(args) as Binding[])) as SqlValue[][];
-    return { columns: columnsOf(st), rows, rowsAffected: 0, lastInsertRowid: null };
+    let columns = this.holding ? this.snapshotColumns.get(st) : undefined;
+    if (columns === undefined) {
+      columns = columnsOf(st);
+      if (this.holding) this.snapshotColumns.set(st, columns);
+    }
+    return { columns, rows, rowsAffected: 0, lastInsertRowid: null };
   }
 
   /** Before anything that is not a snapshot read: it may commit, so every snapshot held on the file ends. */
