@@ -108,7 +108,10 @@ export class SqlConnection {
     this.snapshotStatements.begin.run();
     this.holding = true;
     this.holders.add(this);
-    setImmediate(this.releaseHeld);
+    if (!this.releaseScheduled) {
+      this.releaseScheduled = true;
+      setImmediate(this.releaseHeld);
+    }
     return true;
   }
 
@@ -121,7 +124,11 @@ export class SqlConnection {
     if (this.db.inTransaction) this.snapshotStatements!.rollback.run();
   }
 
-  private readonly releaseHeld = (): void => this.releaseSnapshot();
+  private releaseScheduled = false;
+  private readonly releaseHeld = (): void => {
+    this.releaseScheduled = false;
+    this.releaseSnapshot();
+  };
 
   /**
    * Runs a read-only statement that returns rows (st.readonly && st.reader),
