@@ -9,28 +9,50 @@ export const MAX_BODY_BYTES = 8 * 1024 * 1024;
 export type BodyResult = { ok: true; value: unknown } | { ok: false; status: 400 | 413; message: string };
 
 /** For Hono routes: reads through the context, which caches the body for later readers. */
-export function readJsonBody(c: Context, limit = MAX_BODY_BYTES): Promise<BodyResult> {
-  return readJson(c.req.header("content-length"), () => c.req.arrayBuffer(), limit);
+export async function readJsonBody(c: Context, limit = MAX_BODY_BYTES): Promise<BodyResult> {
+  const tooLarge = declaredTooLarge(c.req.header("content-length"), limit);
+  if (tooLarge) return tooLarge;
+  let buf: ArrayBuffer;
+  try {
+    buf = await c.req.arrayBuffer();
+  } catch (e) {
+    return unreadable(e);
+  }
+  return jsonOf(buf, limit);
 }
 
 /** For a handler that owns the request (nothing else reads its body). */
-export function readJsonRequest(req: Request, limit = MAX_BODY_BYTES): Promise<BodyResult> {
-  return readJson(req.headers.get("content-length") ?? undefined, () => req.arrayBuffer(), limit);
+export async function readJsonRequest(req: Request, limit = MAX_BODY_BYTES): Promise<BodyResult> {
+  const tooLarge = declaredTooLarge(req.headers.get("content-length") ?? undefined, limit);
+  if (tooLarge) return tooLarge;
+  let buf: ArrayBuffer;
+  try {
+    buf = await req.arrayBuffer();
+  } catch (e) {
+    return unreadable(e);
+  }
+  return jsonOf(buf, limit);
+}
+
+function declaredTooLarge(contentLength: string | undefined, limit: number): BodyResult | null {
+  const declared = Number(contentLength ?? "0");
+  return declared > limit ? { ok: false, status: 413, message: `request body is ${declared} bytes; the limit is ${limit}` } : null;
+}
+
+function unreadable(e: unknown): BodyResult {
+  return { ok: false, status: 400, message: `could not read request body: ${(e as Error).message}` };
 }
 
 // Without `fatal` or `stream`, decode() keeps no state between calls, so one decoder serves every request.
 const utf8 = new TextDecoder();
 
-async function readJson(contentLength: string | undefined, read: () => Promise<ArrayBuffer>, limit: number): Promise<BodyResult> {
-  const declared = Number(contentLength ?? "0");
-  if (declared > limit) return { ok: false, status: 413, message: `request body is ${declared} bytes; the limit is ${limit}` };
+function jsonOf(buf: ArrayBuffer, limit: number): BodyResult {
+  if (buf.byteLength > limit) return { ok: false, status: 413, message: `request body is ${buf.byteLength} bytes; the limit is ${limit}` };
   let text: string;
   try {
-    const buf = await read();
-    if (buf.byteLength > limit) return { ok: false, status: 413, message: `request body is ${buf.byteLength} bytes; the limit is ${limit}` };
     text = utf8.decode(buf);
   } catch (e) {
-    return { ok: false, status: 400, message: `could not read request body: ${(e as Error).message}` };
+    return unreadable(e);
   }
   if (text.trim() === "") return { ok: false, status: 400, message: "request body is empty; expected JSON" };
   try {

@@ -94,6 +94,19 @@ describe("POST /sql", () => {
     expect((await send("GET", "/readyz")).text).toBe('{"ready":true,"reason":"ok"}');
   });
 
+  test("every answer carries its own bookmark, whatever was done to an earlier response's headers", async () => {
+    const first = await api.fetch(new Request("http://127.0.0.1:1/sql?level=none", { method: "POST", body: JSON.stringify({ sql: "SELECT 1" }) }));
+    const at = Number(first.headers.get("x-quorumlite-bookmark"));
+    first.headers.set("x-quorumlite-bookmark", "999");
+    first.headers.set("x-extra", "1");
+    const again = await send("POST", "/sql?level=none", { sql: "SELECT 1" });
+    expect(again.bookmark).toBe(String(at));
+    const w = await send("POST", "/sql", { sql: "INSERT INTO t (v) VALUES ('b')" });
+    expect(w.bookmark).toBe(String(at + 1));
+    const after = await api.fetch(new Request("http://127.0.0.1:1/sql?level=none", { method: "POST", body: JSON.stringify({ sql: "SELECT 1" }) }));
+    expect([...after.headers]).toEqual([["content-type", "application/json"], ["x-quorumlite-bookmark", String(at + 1)]]);
+  });
+
   test("auth applies on the direct path", async () => {
     expect((await send("POST", "/sql?level=none", { sql: "SELECT 1" }, {}, authed)).status).toBe(401);
     expect((await send("POST", "/sql?level=none", { sql: "SELECT 1" }, { authorization: "Bearer ro1" }, authed)).status).toBe(200);
