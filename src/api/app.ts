@@ -19,7 +19,8 @@ export interface ApiOptions {
 export function createApi(service: SqlService, node: NodeView, opts: ApiOptions): Hono {
   const app = new Hono();
   const auth = opts.auth;
-  const sql = sqlHandler(service, { defaultLevel: opts.defaultReadLevel, onRequest: (k, ok) => node.metrics.request(k, ok), ...(auth ? { auth } : {}) });
+  const internalError = (e: Error) => jsonError(500, { message: `internal error: ${e.message}`, code: "internal" });
+  const sql = sqlHandler(service, { defaultLevel: opts.defaultReadLevel, onRequest: (k, ok) => node.metrics.request(k, ok), onInternalError: internalError, ...(auth ? { auth } : {}) });
   app.post("/sql", (c) => sql(c.req.raw));
   app.route("/", statusRoutes(node));
   if (auth) {
@@ -34,18 +35,11 @@ export function createApi(service: SqlService, node: NodeView, opts: ApiOptions)
   app.route("/", adminRoutes(node));
   for (const extra of opts.extra ?? []) app.route("/", extra);
   app.notFound((c) => jsonError(404, { message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}`, code: "not-found" }));
-  const internalError = (e: Error) => jsonError(500, { message: `internal error: ${e.message}`, code: "internal" });
   app.onError(internalError);
   // POST /sql is nearly every request a node serves: it skips generic routing
-  // (no middleware applies to it) and gets the same 500 for a thrown Error.
+  // (no middleware applies to it) and answers a thrown Error with the same 500.
   const routed = app.fetch;
-  app.fetch = (req, env, ctx) => {
-    if (req.method !== "POST" || !isSqlPath(req.url)) return routed(req, env, ctx);
-    return sql(req).catch((e: unknown) => {
-      if (e instanceof Error) return internalError(e);
-      throw e;
-    });
-  };
+  app.fetch = (req, env, ctx) => (req.method === "POST" && isSqlPath(req.url) ? sql(req) : routed(req, env, ctx));
   return app;
 }
 

@@ -20,6 +20,8 @@ export interface SqlRouteOptions {
   readonly auth?: Authenticator;
   /** Counts requests by kind for /metrics. */
   readonly onRequest?: (kind: "read" | "write", ok: boolean) => void;
+  /** The answer to an unexpected exception; without it the exception propagates (to Hono's onError). */
+  readonly onInternalError?: (e: Error) => Response;
 }
 
 export function sqlRoutes(service: SqlService, opts: SqlRouteOptions): Hono {
@@ -31,8 +33,7 @@ export function sqlRoutes(service: SqlService, opts: SqlRouteOptions): Hono {
 
 /**
  * POST /sql as a plain fetch handler, so the node's app can call it without
- * generic routing (see createApi). Unexpected exceptions propagate (the app
- * answers them with its 500).
+ * generic routing (see createApi).
  */
 export function sqlHandler(service: SqlService, opts: SqlRouteOptions): (req: Request) => Promise<Response> {
   // A Response copies the Headers it is given, so one instance serves every answer at the same index
@@ -47,75 +48,80 @@ export function sqlHandler(service: SqlService, opts: SqlRouteOptions): (req: Re
     return lastHeaders;
   };
   return async (req) => {
-    const headers = req.headers;
-    const header = (name: string) => headers.get(name) ?? undefined;
-    const auth = opts.auth ? await opts.auth.authenticate(headers.get("authorization")) : RW;
-    if (!auth.ok) return jsonError(401, { message: auth.message, code: auth.code });
-    const body = await readJsonRequest(req);
-    if (!body.ok) return jsonError(body.status, { message: body.message, code: body.status === 413 ? "too-large" : "bad-request" });
-    const parsed = parseSqlRequest(body.value);
-    if (!parsed.ok) return jsonError(400, { message: parsed.message, code: "bad-request" });
-
-    const query = queryOf(req.url);
-    const q = (name: string, headerName: string) => query(name) ?? header(headerName);
-    const level = q("level", "x-quorumlite-level") ?? opts.defaultLevel;
-    if (!LEVELS.includes(level as ReadLevel)) return jsonError(400, { message: `level must be one of ${LEVELS.join(", ")}; got "${level}"`, code: "bad-request" });
-    const sync = q("sync", "x-quorumlite-sync") ?? "majority";
-    if (!SYNCS.includes(sync as Durability)) return jsonError(400, { message: `sync must be one of ${SYNCS.join(", ")}; got "${sync}"`, code: "bad-request" });
-    const freshnessText = q("freshness", "x-quorumlite-freshness");
-    const freshnessMs = freshnessText === undefined ? undefined : parseDurationMs(freshnessText);
-    if (freshnessMs === null) return jsonError(400, { message: `freshness must be a duration like 500ms or 2s; got "${freshnessText}"`, code: "bad-request" });
-    const bookmarkText = header(BOOKMARK_HEADER);
-    const bookmark = bookmarkText === undefined ? undefined : Number(bookmarkText);
-    if (bookmark !== undefined && (!Number.isSafeInteger(bookmark) || bookmark < 0)) return jsonError(400, { message: `${BOOKMARK_HEADER} must be a non-negative integer`, code: "bad-request" });
-    const requestId = header("x-quorumlite-request-id");
-    if (requestId !== undefined && (requestId.length === 0 || requestId.length > 128)) return jsonError(400, { message: "x-quorumlite-request-id must be 1–128 characters", code: "bad-request" });
-    const typed = query("format") === "typed";
-
-    let request: ReturnType<typeof statementsOf>;
     try {
-      request = statementsOf(parsed.value);
-    } catch (e) {
-      return jsonError(400, { message: (e as Error).message, code: "bad-request" });
-    }
-    const { statements, single, transaction } = request;
-    const isRead = statements.every((s) => service.isReadOnly(s.sql));
-    if (!isRead && auth.access === "ro") return jsonError(403, { message: "this token is read-only; writes are refused", code: "AUTH_READ_ONLY" });
-    try {
-      let results: readonly StatementResult[];
-      let index: number;
-      if (isRead) {
-        const r = await service.read(
-          statements.map((stmt) => ({ stmt })),
-          { level: level as ReadLevel, freshnessMs, bookmark },
-        );
-        index = r.bookmark;
-        const failed = r.outcome.steps.findIndex((s) => s === null || !s.ok);
-        if (failed >= 0) {
-          const step = r.outcome.steps[failed];
-          const error = step && !step.ok ? step.error : { message: "statement not executed", code: "SQLITE_ERROR" };
-          opts.onRequest?.("read", false);
-          return jsonError(400, { ...error, statement_index: failed }, { [BOOKMARK_HEADER]: String(index) });
-        }
-        results = r.outcome.steps.map((s) => (s as { ok: true; result: StatementResult }).result);
-      } else {
-        const r = await service.write(
-          { kind: "statements", statements, transaction, ...(requestId ? { requestId } : {}) },
-          { durability: sync as Durability },
-        );
-        index = r.bookmark;
-        const failure = outcomeError(r.outcome);
-        if (failure) {
-          opts.onRequest?.("write", false);
-          return jsonError(400, failure, { [BOOKMARK_HEADER]: String(index) });
-        }
-        results = resultsOf(r.outcome);
+      const headers = req.headers;
+      const header = (name: string) => headers.get(name) ?? undefined;
+      const auth = opts.auth ? await opts.auth.authenticate(headers.get("authorization")) : RW;
+      if (!auth.ok) return jsonError(401, { message: auth.message, code: auth.code });
+      const body = await readJsonRequest(req);
+      if (!body.ok) return jsonError(body.status, { message: body.message, code: body.status === 413 ? "too-large" : "bad-request" });
+      const parsed = parseSqlRequest(body.value);
+      if (!parsed.ok) return jsonError(400, { message: parsed.message, code: "bad-request" });
+
+      const query = queryOf(req.url);
+      const q = (name: string, headerName: string) => query(name) ?? header(headerName);
+      const level = q("level", "x-quorumlite-level") ?? opts.defaultLevel;
+      if (!LEVELS.includes(level as ReadLevel)) return jsonError(400, { message: `level must be one of ${LEVELS.join(", ")}; got "${level}"`, code: "bad-request" });
+      const sync = q("sync", "x-quorumlite-sync") ?? "majority";
+      if (!SYNCS.includes(sync as Durability)) return jsonError(400, { message: `sync must be one of ${SYNCS.join(", ")}; got "${sync}"`, code: "bad-request" });
+      const freshnessText = q("freshness", "x-quorumlite-freshness");
+      const freshnessMs = freshnessText === undefined ? undefined : parseDurationMs(freshnessText);
+      if (freshnessMs === null) return jsonError(400, { message: `freshness must be a duration like 500ms or 2s; got "${freshnessText}"`, code: "bad-request" });
+      const bookmarkText = header(BOOKMARK_HEADER);
+      const bookmark = bookmarkText === undefined ? undefined : Number(bookmarkText);
+      if (bookmark !== undefined && (!Number.isSafeInteger(bookmark) || bookmark < 0)) return jsonError(400, { message: `${BOOKMARK_HEADER} must be a non-negative integer`, code: "bad-request" });
+      const requestId = header("x-quorumlite-request-id");
+      if (requestId !== undefined && (requestId.length === 0 || requestId.length > 128)) return jsonError(400, { message: "x-quorumlite-request-id must be 1–128 characters", code: "bad-request" });
+      const typed = query("format") === "typed";
+
+      let request: ReturnType<typeof statementsOf>;
+      try {
+        request = statementsOf(parsed.value);
+      } catch (e) {
+        return jsonError(400, { message: (e as Error).message, code: "bad-request" });
       }
-      opts.onRequest?.(isRead ? "read" : "write", true);
-      return new Response(typed ? typedPayload(results, single, !isRead) : plainPayload(results, single, !isRead), { headers: successHeaders(index) });
+      const { statements, single, transaction } = request;
+      const isRead = statements.every((s) => service.isReadOnly(s.sql));
+      if (!isRead && auth.access === "ro") return jsonError(403, { message: "this token is read-only; writes are refused", code: "AUTH_READ_ONLY" });
+      try {
+        let results: readonly StatementResult[];
+        let index: number;
+        if (isRead) {
+          const r = await service.read(
+            statements.map((stmt) => ({ stmt })),
+            { level: level as ReadLevel, freshnessMs, bookmark },
+          );
+          index = r.bookmark;
+          const failed = r.outcome.steps.findIndex((s) => s === null || !s.ok);
+          if (failed >= 0) {
+            const step = r.outcome.steps[failed];
+            const error = step && !step.ok ? step.error : { message: "statement not executed", code: "SQLITE_ERROR" };
+            opts.onRequest?.("read", false);
+            return jsonError(400, { ...error, statement_index: failed }, { [BOOKMARK_HEADER]: String(index) });
+          }
+          results = r.outcome.steps.map((s) => (s as { ok: true; result: StatementResult }).result);
+        } else {
+          const r = await service.write(
+            { kind: "statements", statements, transaction, ...(requestId ? { requestId } : {}) },
+            { durability: sync as Durability },
+          );
+          index = r.bookmark;
+          const failure = outcomeError(r.outcome);
+          if (failure) {
+            opts.onRequest?.("write", false);
+            return jsonError(400, failure, { [BOOKMARK_HEADER]: String(index) });
+          }
+          results = resultsOf(r.outcome);
+        }
+        opts.onRequest?.(isRead ? "read" : "write", true);
+        return new Response(typed ? typedPayload(results, single, !isRead) : plainPayload(results, single, !isRead), { headers: successHeaders(index) });
+      } catch (e) {
+        opts.onRequest?.(isRead ? "read" : "write", false);
+        return serviceErrorResponse(e);
+      }
     } catch (e) {
-      opts.onRequest?.(isRead ? "read" : "write", false);
-      return serviceErrorResponse(e);
+      if (e instanceof Error && opts.onInternalError) return opts.onInternalError(e);
+      throw e;
     }
   };
 }

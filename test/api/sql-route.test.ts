@@ -6,7 +6,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { createApi } from "../../src/api/app.ts";
-import { createBearerAuth } from "../../src/api/auth/bearer-auth.ts";
+import { createBearerAuth, type Authenticator } from "../../src/api/auth/bearer-auth.ts";
 import { parseSqlRequest } from "../../src/api/sql-request.ts";
 import { NodeMetrics } from "../../src/node/node-metrics.ts";
 import type { NodeView } from "../../src/node/node-view.ts";
@@ -105,6 +105,20 @@ describe("POST /sql", () => {
     expect(w.bookmark).toBe(String(at + 1));
     const after = await api.fetch(new Request("http://127.0.0.1:1/sql?level=none", { method: "POST", body: JSON.stringify({ sql: "SELECT 1" }) }));
     expect([...after.headers]).toEqual([["content-type", "application/json"], ["x-quorumlite-bookmark", String(at + 1)]]);
+  });
+
+  test("an unexpected exception is the app's JSON 500", async () => {
+    const failing: Authenticator = {
+      authenticate: async () => {
+        throw new Error("boom");
+      },
+    };
+    const r = await send("POST", "/sql", { sql: "SELECT 1" }, {}, createApi(service, node, { defaultReadLevel: "linearizable", auth: failing }));
+    expect({ status: r.status, type: r.type, text: r.text }).toEqual({
+      status: 500,
+      type: "application/json",
+      text: JSON.stringify({ success: false, error: { message: "internal error: boom", code: "internal" } }),
+    });
   });
 
   test("auth applies on the direct path", async () => {
