@@ -15,6 +15,12 @@ import type { LogWriterMode } from "../storage/log-writer.ts";
 import { PeerTransport } from "../transport/peer-transport.ts";
 import type { BatchStep } from "../db/command.ts";
 import { RaftDriver } from "./raft-driver.ts";
+import { LogBytesBudget } from "./log-bytes-budget.ts";
+
+/** Compact once this many bytes of entries were applied since the last compaction… */
+const LOG_BYTES_BUDGET = 16 * 1024 * 1024;
+/** …keeping about this many bytes of the newest applied entries for followers that lag a little. */
+const LOG_BYTES_KEEP = 4 * 1024 * 1024;
 import { NodeService } from "./node-service.ts";
 import type { LeaderLink } from "./node-service.ts";
 import { PeerDirectory } from "./peer-directory.ts";
@@ -63,6 +69,7 @@ export class QuorumNode implements NodeView {
   private readonly directory: PeerDirectory;
   private readonly placement: LeaderPlacement;
   private lastCompact = 0;
+  private readonly logBytes = new LogBytesBudget(LOG_BYTES_BUDGET, LOG_BYTES_KEEP);
   private infoAsked = new Map<string, number>();
   private lastInfoRound = 0;
   private readonly log: (line: string) => void;
@@ -91,6 +98,7 @@ export class QuorumNode implements NodeView {
       onSoftState: (s) => this.softStateChanged(s),
       onApplied: (entries) => {
         this.metrics.applied(entries.length);
+        this.logBytes.applied(entries);
         if (entries.some((e) => e.type === "conf")) this.refreshPeers();
         this.maybeCompact();
       },
@@ -365,13 +373,18 @@ export class QuorumNode implements NodeView {
 
   private maybeCompact(): void {
     const applied = this.driver.appliedIndex;
-    if (applied - this.lastCompact < (this.config.snapshotThreshold ?? 10_000)) return;
-    const upTo = applied - (this.config.snapshotKeep ?? 2_000);
+    const byCount = applied - this.lastCompact >= (this.config.snapshotThreshold ?? 10_000);
+    const byBytes = this.logBytes.overBudget();
+    if (!byCount && !byBytes) return;
+    let upTo = applied - (this.config.snapshotKeep ?? 2_000);
+    if (byBytes) upTo = Math.max(upTo, this.logBytes.compactionPoint());
+    upTo = Math.min(upTo, applied);
     if (upTo <= this.raft.status().firstIndex) return;
     this.lastCompact = applied;
     // The log may only drop what the database holds durably: checkpoint first.
     this.sm.checkpoint();
     const meta = this.raft.compact(upTo);
     if (meta) this.store.compact(meta.index, meta.membership);
+    this.logBytes.compacted(meta?.index ?? upTo);
   }
 }
