@@ -16,7 +16,7 @@
 import type { SqlArgs, SqlError, Stamp, Statement, StatementResult, StepOutcome } from "./command.ts";
 import type { CommandClock } from "./deterministic-functions.ts";
 import type { SqlConnection } from "./sql-connection.ts";
-import { parseSql, type ParsedStatement, type TxControl } from "./sql-statements.ts";
+import { parseSql, savepointKey, type ParsedStatement, type TxControl } from "./sql-statements.ts";
 import { isMachineFault, SqlFailure, StateMachineFault, toSqlError } from "./sqlite-errors.ts";
 import { physicalLayoutRefusal, readsPhysicalLayout, refusalOf } from "./statement-policy.ts";
 
@@ -208,11 +208,11 @@ export class WriteSession {
           this.tx = { readonly: false, savepoints: [], startedBySavepoint: true };
         }
         this.conn.run(sql);
-        this.tx!.savepoints.push(c.name.toLowerCase());
+        this.tx!.savepoints.push(savepointKey(c.name));
         break;
       }
       case "release": {
-        const at = tx ? tx.savepoints.lastIndexOf(c.name.toLowerCase()) : -1;
+        const at = tx ? tx.savepoints.lastIndexOf(savepointKey(c.name)) : -1;
         if (!tx || at < 0) throw new SqlFailure("SQLITE_ERROR", `no such savepoint: ${c.name}`);
         if (at === 0 && tx.startedBySavepoint) {
           this.conn.run(`RELEASE ${TX_SAVEPOINT}`);
@@ -224,7 +224,7 @@ export class WriteSession {
         break;
       }
       case "rollback-to": {
-        const at = tx ? tx.savepoints.lastIndexOf(c.name.toLowerCase()) : -1;
+        const at = tx ? tx.savepoints.lastIndexOf(savepointKey(c.name)) : -1;
         if (!tx || at < 0) throw new SqlFailure("SQLITE_ERROR", `no such savepoint: ${c.name}`);
         this.conn.run(sql);
         tx.savepoints.length = at + 1;

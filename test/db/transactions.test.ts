@@ -85,6 +85,27 @@ describe("transaction statements inside commands", () => {
     sm.close();
   });
 
+  test("savepoint names compare as SQLite does: ASCII letters fold, others do not", () => {
+    const sm = openWithTable();
+    const out = stepsOf(
+      apply(
+        sm,
+        batch([
+          { stmt: { sql: "SAVEPOINT Ä" } },
+          { stmt: { sql: "RELEASE ä" } },
+          { stmt: { sql: "INSERT INTO t VALUES (1, 'kept')" } },
+          { stmt: { sql: "SAVEPOINT Abc" } },
+          { stmt: { sql: "ROLLBACK TO abc" } },
+          { stmt: { sql: "RELEASE ABC" } },
+          { stmt: { sql: "RELEASE Ä" } },
+        ]),
+      ),
+    );
+    expect(out.map((s) => (s?.ok ? "ok" : s?.error.message))).toEqual(["ok", "no such savepoint: ä", "ok", "ok", "ok", "ok", "ok"]);
+    expect(rowsOf(sm)).toEqual([[1n, "kept"]]);
+    sm.close();
+  });
+
   test("errors as SQLite gives them for misplaced transaction statements", () => {
     const sm = openWithTable();
     const out = stepsOf(
