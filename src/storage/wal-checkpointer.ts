@@ -5,7 +5,7 @@
  * hundred writes one commit (a follower's persist before its ack, a leader's
  * apply before its answer) stalled for milliseconds: the p99 of a 1-client
  * run. Here a Worker thread, with connections of its own, runs PASSIVE
- * checkpoints every `intervalMs`: they never wait for the writers and the
+ * checkpoints once as many frames wait as SQLite's own threshold: they never wait for the writers and the
  * writers never wait for them, and SQLite restarts the WAL at the next write
  * once everything is copied. The writers' own auto-checkpoint stays on as a
  * safety net with a threshold this keeps them from reaching
@@ -28,10 +28,11 @@ export class WalCheckpointer {
   private readonly worker: Worker;
   private stats_: CheckpointerStats = { checkpoints: 0, lastError: null };
 
-  constructor(paths: readonly string[], intervalMs = 100) {
+  /** Checkpoints a database every `intervalMs` in which it has `minFrames` WAL frames not yet copied (SQLite's default threshold: 1000). */
+  constructor(paths: readonly string[], intervalMs = 50, minFrames = 1000) {
     this.worker = new Worker(new URL("./wal-checkpointer-worker.ts", import.meta.url).href);
     this.worker.onmessage = (e: MessageEvent<CheckpointerStats>) => void (this.stats_ = e.data);
-    this.worker.postMessage({ paths, intervalMs });
+    this.worker.postMessage({ paths, intervalMs, minFrames });
     this.worker.unref();
   }
 
