@@ -7,13 +7,17 @@ import type { Column, SqlValue, StatementResult } from "../db/command.ts";
 // format=typed uses Hrana's value encoding, so one codec serves both doors.
 import { encodeValue } from "./hrana/encode.ts";
 
-const BIG_OPEN = "\u0000big:";
+// A per-process random tag in the placeholder: a stored text value that spells the
+// placeholder out cannot know it, so it can never be turned into a number.
+const BIG_TAG = `big${crypto.randomUUID().replaceAll("-", "")}:`;
+const BIG_OPEN = `\u0000${BIG_TAG}`;
 const BIG_CLOSE = "\u0000";
+const BIG_PLACEHOLDER = new RegExp(`"\\\\u0000${BIG_TAG}(-?\\d+)\\\\u0000"`, "g");
 
 /** JSON.stringify that writes bigints as exact JSON number literals. */
 export function stringifyExact(value: unknown): string {
   const text = JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? `${BIG_OPEN}${v.toString()}${BIG_CLOSE}` : v));
-  return text.includes("\\u0000big:") ? text.replace(/"\\u0000big:(-?\d+)\\u0000"/g, "$1") : text;
+  return text.includes(BIG_TAG) ? text.replace(BIG_PLACEHOLDER, "$1") : text;
 }
 
 export function plainValue(v: SqlValue): unknown {

@@ -166,6 +166,18 @@ function readCondition(r: ByteReader, depth: number): StepCondition | undefined 
   throw new DecodeError(`unknown condition tag ${tag}`);
 }
 
+/**
+ * An entry written by a newer quorumlite. Unlike malformed bytes (a no-op on
+ * every replica alike), replicas of different versions would disagree on it,
+ * so the node must stop rather than skip it: upgrade it, then restart.
+ */
+export class UnknownCommandVersionError extends DecodeError {
+  constructor(readonly version: number) {
+    super(`unknown command version ${version}: this entry was written by a newer quorumlite; upgrade this node`);
+    this.name = "UnknownCommandVersionError";
+  }
+}
+
 export function encodeCommand(c: Command): Uint8Array {
   return ByteWriter.encode((w) => writeCommand(w, c));
 }
@@ -198,7 +210,7 @@ function writeCommand(w: ByteWriter, c: Command): void {
 export function decodeCommand(b: Uint8Array): Command {
   const r = new ByteReader(b);
   const version = r.u8();
-  if (version !== VERSION && version !== VERSION_INLINE_SQL) throw new DecodeError(`unknown command version ${version}`);
+  if (version !== VERSION && version !== VERSION_INLINE_SQL) throw new UnknownCommandVersionError(version);
   const sqls = version === VERSION ? [] : null;
   const kind = r.u8();
   const stamp = { now: r.f64(), seed: r.f64() };

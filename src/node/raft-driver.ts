@@ -6,7 +6,7 @@
 import type { Raft } from "../raft/raft.ts";
 import type { Entry, Message, Ready, ReadState, SnapshotMsg, SoftState } from "../raft/types.ts";
 import type { CommandOutcome } from "../db/command.ts";
-import { decodeCommand } from "../db/command-codec.ts";
+import { decodeCommand, UnknownCommandVersionError } from "../db/command-codec.ts";
 import type { StateMachine } from "../db/state-machine.ts";
 import type { RaftLogStore } from "../storage/raft-log-store.ts";
 import { IndexWaiters } from "./index-waiters.ts";
@@ -254,8 +254,10 @@ export class RaftDriver {
 function safeDecode(data: Uint8Array) {
   try {
     return decodeCommand(data);
-  } catch {
-    // Every replica fails the same way on the same bytes, so treating it as a no-op stays deterministic.
+  } catch (e) {
+    // Replicas of another version would decode it: skipping it would diverge from them.
+    if (e instanceof UnknownCommandVersionError) throw e;
+    // Every replica of this version fails the same way on the same bytes, so a no-op stays deterministic.
     return null;
   }
 }

@@ -96,3 +96,9 @@ describe("plainResultJson", () => {
     }
   });
 });
+
+test("a stored text that spells out the bigint placeholder stays text", () => {
+  const text = "\u0000big:123\u0000";
+  expect(JSON.parse(stringifyExact({ t: text, n: 9007199254740993n }).replace("9007199254740993", '"n"'))).toEqual({ t: text, n: "n" });
+  expect(stringifyExact([text, 9007199254740993n])).toBe(`[${JSON.stringify(text)},9007199254740993]`);
+});

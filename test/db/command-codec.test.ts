@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { DecodeError } from "../../src/db/byte-codec.ts";
 import type { Command, CommandOutcome } from "../../src/db/command.ts";
-import { decodeCommand, encodeCommand } from "../../src/db/command-codec.ts";
+import { decodeCommand, encodeCommand, UnknownCommandVersionError } from "../../src/db/command-codec.ts";
 import { decodeOutcome, encodeOutcome } from "../../src/db/outcome-codec.ts";
 
 const stamp = { now: 1714979289123, seed: 2 ** 52 + 7 };
@@ -153,4 +153,11 @@ describe("outcome codec", () => {
     const back = decodeOutcome(encodeOutcome(outcomes[0]!)) as Extract<CommandOutcome, { kind: "statements" }>;
     expect(back.results[0]!.rows[3]!.map((v) => typeof v)).toEqual(["number", "bigint"]);
   });
+});
+
+test("an entry of an unknown (newer) command version is its own error, which the node treats as fatal", () => {
+  const bytes = encodeCommand({ kind: "statements", statements: [{ sql: "SELECT 1" }], transaction: false, stamp });
+  bytes[0] = 99;
+  expect(() => decodeCommand(bytes)).toThrow(UnknownCommandVersionError);
+  expect(() => decodeCommand(bytes)).toThrow(DecodeError);
 });
