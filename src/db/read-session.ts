@@ -5,7 +5,7 @@
  */
 import type { BatchStep, CommandOutcome, SqlError, Statement, StatementResult, StepOutcome } from "./command.ts";
 import type { SqlConnection } from "./sql-connection.ts";
-import { parseSql } from "./sql-statements.ts";
+import { parseSql, type ParsedStatement } from "./sql-statements.ts";
 import { toSqlError } from "./sqlite-errors.ts";
 import { refusalOf } from "./statement-policy.ts";
 import { conditionHolds } from "./step-condition.ts";
@@ -42,7 +42,18 @@ export function isReadOnlySql(conn: SqlConnection, sql: string): boolean {
   return true;
 }
 
-function executeRead(conn: SqlConnection, stmt: Statement): StepOutcome {
+/** An error a statement runner reports as it is, not through toSqlError. */
+class StatementError extends Error {
+  constructor(readonly error: SqlError) {
+    super(error.message);
+  }
+}
+
+/**
+ * Runs every statement of `stmt.sql` in order with `runOne`, stopping at the
+ * first refused or failing one; the step's result is the last statement's.
+ */
+function eachStatement(stmt: Statement, runOne: (ps: ParsedStatement) => StatementResult, onError?: () => void): StepOutcome {
   const parsed = parseSql(stmt.sql).statements;
   if (parsed.length === 0) return { ok: false, error: { code: "SQL_NO_STATEMENT", message: "SQL string does not contain any statement" } };
   let result = EMPTY_RESULT;
@@ -50,15 +61,22 @@ function executeRead(conn: SqlConnection, stmt: Statement): StepOutcome {
     const refusal: SqlError | null = refusalOf(ps);
     if (refusal) return { ok: false, error: refusal };
     try {
-      if (ps.control?.op === "malformed") return { ok: false, error: { code: "SQLITE_ERROR", message: `near "${ps.control.near}": syntax error` } };
-      // Any BEGIN is a plain deferred one: IMMEDIATE/EXCLUSIVE would need a write lock this connection cannot take.
-      const sql = ps.control?.op === "begin" ? "BEGIN" : ps.sql;
-      result = ps.control ? (conn.run(sql), EMPTY_RESULT) : conn.execute(conn.prepare(sql), ps.mainVerb, stmt.args);
+      result = runOne(ps);
     } catch (e) {
-      return { ok: false, error: toSqlError(e) };
+      onError?.();
+      return { ok: false, error: e instanceof StatementError ? e.error : toSqlError(e) };
     }
   }
   return { ok: true, result };
+}
+
+function executeRead(conn: SqlConnection, stmt: Statement): StepOutcome {
+  return eachStatement(stmt, (ps) => {
+    if (ps.control?.op === "malformed") throw new StatementError({ code: "SQLITE_ERROR", message: `near "${ps.control.near}": syntax error` });
+    // Any BEGIN is a plain deferred one: IMMEDIATE/EXCLUSIVE would need a write lock this connection cannot take.
+    const sql = ps.control?.op === "begin" ? "BEGIN" : ps.sql;
+    return ps.control ? (conn.run(sql), EMPTY_RESULT) : conn.execute(conn.prepare(sql), ps.mainVerb, stmt.args);
+  });
 }
 
 /**
@@ -75,22 +93,15 @@ function isPlainQuery(step: BatchStep): boolean {
 }
 
 function queryInSnapshot(conn: SqlConnection, stmt: Statement): StepOutcome {
-  const parsed = parseSql(stmt.sql).statements;
-  if (parsed.length === 0) return { ok: false, error: { code: "SQL_NO_STATEMENT", message: "SQL string does not contain any statement" } };
-  let result = EMPTY_RESULT;
-  for (const ps of parsed) {
-    const refusal: SqlError | null = refusalOf(ps);
-    if (refusal) return { ok: false, error: refusal };
-    try {
+  return eachStatement(
+    stmt,
+    (ps) => {
       const st = conn.prepare(ps.sql);
-      result = st.readonly && st.reader ? conn.select(st, stmt.args) : conn.execute(st, ps.mainVerb, stmt.args);
-    } catch (e) {
-      // Whatever SQLite did to the transaction, the next read starts a fresh one.
-      conn.releaseSnapshot();
-      return { ok: false, error: toSqlError(e) };
-    }
-  }
-  return { ok: true, result };
+      return st.readonly && st.reader ? conn.select(st, stmt.args) : conn.execute(st, ps.mainVerb, stmt.args);
+    },
+    // Whatever SQLite did to the transaction, the next read starts a fresh one.
+    () => conn.releaseSnapshot(),
+  );
 }
 
 /** Runs `steps` read-only; throws NotReadOnlyError (before running anything) if a step would write. */
