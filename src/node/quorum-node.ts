@@ -218,6 +218,8 @@ export class QuorumNode implements NodeView {
   isReady(): { ready: boolean; reason: string } {
     const s = this.raft.status();
     if (s.leader === null) return { ready: false, reason: "no known leader" };
+    // A follower that cannot name the leader's HTTP address cannot move a Hrana transaction there.
+    if (this.leaderHttp() === null) return { ready: false, reason: `HTTP address of leader ${s.leader} not learned yet` };
     if (this.driver.appliedIndex < s.commit) return { ready: false, reason: `applying: ${this.driver.appliedIndex}/${s.commit}` };
     return { ready: true, reason: "ok" };
   }
@@ -271,6 +273,11 @@ export class QuorumNode implements NodeView {
     this.metrics.softState(s);
     this.service.leadershipChanged(s.role === "leader");
     this.log(`role=${s.role} term=${s.term} leader=${s.leader ?? "none"}`);
+    if (s.leader !== null && this.leaderHttp() === null) {
+      // Learn where to send clients now, not at the next info round.
+      this.infoAsked.delete(s.leader);
+      this.lastInfoRound = 0;
+    }
   }
 
   private refreshPeers(): void {
