@@ -6,17 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { runFigure8 } from "./figure8-script.ts";
 import { figure8Reliable, figure8Unreliable } from "./lab-scenarios.ts";
 import { runSeed } from "./run-seed.ts";
-import { Violation } from "./violation.ts";
-
-function violationOf(f: () => unknown): Violation | null {
-  try {
-    f();
-    return null;
-  } catch (e) {
-    if (e instanceof Violation) return e;
-    throw e;
-  }
-}
+import { violationOf } from "./violation.ts";
 
 describe("Figure 8 (scripted)", () => {
   test("an old-term entry held by a majority is not committed by counting, and a later leader may replace it", () => {

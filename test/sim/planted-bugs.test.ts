@@ -11,17 +11,7 @@ import { runFigure8 } from "./figure8-script.ts";
 import { forwardedReadChaos, leaseChaos } from "./lab-scenarios.ts";
 import { runSeed } from "./run-seed.ts";
 import type { Scenario } from "./scenario.ts";
-import { Violation, type InvariantName } from "./violation.ts";
-
-function violationOf(f: () => unknown): Violation | null {
-  try {
-    f();
-    return null;
-  } catch (e) {
-    if (e instanceof Violation) return e;
-    throw e;
-  }
-}
+import { violationOf, type InvariantName } from "./violation.ts";
 
 interface Hunt {
   readonly bug: PlantedBug;

@@ -49,3 +49,14 @@ export class Violation extends Error {
     super(`${invariant}: ${detail}`);
   }
 }
+
+/** The Violation `f` throws, or null if it returns; any other error propagates. */
+export function violationOf(f: () => unknown): Violation | null {
+  try {
+    f();
+    return null;
+  } catch (e) {
+    if (e instanceof Violation) return e;
+    throw e;
+  }
+}
