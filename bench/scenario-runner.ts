@@ -37,6 +37,27 @@ export async function memoryOf(cluster: RunningCluster): Promise<NodeMemory[]> {
   });
 }
 
+/**
+ * Memory once the nodes have settled: a node gives the garbage of a burst back
+ * only after it has been quiet for a moment (src/node/memory-release.ts), so
+ * reading RSS the instant a load ends measures the burst, not what the node
+ * needs to hold its data. Samples until no node's RSS has fallen by more than
+ * 1 MiB for 1.5 s (at most `capMs`); the peak during the load stays in
+ * `peakMb` (VmHWM).
+ */
+export async function settledMemoryOf(cluster: RunningCluster, capMs = 10_000): Promise<NodeMemory[]> {
+  const started = performance.now();
+  let lows = (await memoryOf(cluster)).map((m) => m.rssMb);
+  let lastDrop = performance.now();
+  while (performance.now() - started < capMs && performance.now() - lastDrop < 1_500) {
+    await Bun.sleep(250);
+    const now = (await memoryOf(cluster)).map((m) => m.rssMb);
+    if (now.some((mb, i) => mb < lows[i]! - 1)) lastDrop = performance.now();
+    lows = lows.map((low, i) => Math.min(low, now[i]!));
+  }
+  return memoryOf(cluster);
+}
+
 /** Samples CPU counters when the measured window opens and closes. */
 function cpuProbe(cluster: RunningCluster) {
   const sample = () => ({
@@ -156,7 +177,7 @@ export async function runBulkRows(s: BulkRowsScenario, cluster: RunningCluster, 
     meanMs: latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length),
     vsEtcd: null,
     vsCeiling: null,
-    memory: await memoryOf(cluster),
+    memory: await settledMemoryOf(cluster),
     cpu: null,
   };
 }

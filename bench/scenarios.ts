@@ -128,7 +128,7 @@ export const SCENARIOS: readonly Scenario[] = [
   load("local-read-strong-64", "local", "SELECT level=strong (through the log)", 64, "leader", sqlRead("?level=strong"), { etcd: "etcd-range-64" }),
   load("local-batch100-16", "local", "batch of 100 INSERTs in a transaction (statements/s)", 16, "leader", sqlBatch, { statementsPerOp: BATCH_STATEMENTS, ceiling: "single-batch100-16" }),
   load("local-mixed-64", "local", "90% SELECT (linearizable) / 10% INSERT via leader", 64, "leader", sqlMixed, { etcd: "etcd-mixed-64", ceiling: "single-mixed-64" }),
-  { kind: "bulk-rows", name: "local-rss-1m", env: "local", what: "load 1,000,000 rows (10 INSERT…SELECT of 100k), then RSS", rows: 1_000_000, rowsPerStatement: 100_000 },
+  { kind: "bulk-rows", name: "local-rss-1m", env: "local", what: "load 1,000,000 rows (10 INSERT…SELECT of 100k), then RSS once the nodes are quiet", rows: 1_000_000, rowsPerStatement: 100_000 },
 
   load("geo-majority-1", "geo", "INSERT sync=majority (fastest majority) via leader", 1, "leader", sqlInsert("?sync=majority")),
   load("geo-majority-16", "geo", "INSERT sync=majority (fastest majority) via leader", 16, "leader", sqlInsert("?sync=majority")),
