@@ -94,16 +94,35 @@ function tagOf(e: Entry): number {
   }
 }
 
-export function encodeEntry(e: Entry): Uint8Array {
+/** Length of encodeEntry(e), without encoding it. */
+export function encodedEntrySize(e: Entry): number {
   assertUint(e.term, "term");
   assertUint(e.index, "index");
-  const payload = payloadOf(e);
-  const size = 1 + varintLength(e.term) + varintLength(e.index) + (payload?.length ?? 0);
-  const out = new Uint8Array(size);
-  out[0] = tagOf(e);
-  let off = writeVarint(out, 1, e.term);
+  return 1 + varintLength(e.term) + varintLength(e.index) + (payloadOf(e)?.length ?? 0);
+}
+
+/**
+ * Writes encodeEntry(e) into `out` at `offset` (room for encodedEntrySize(e)
+ * bytes must be there) and returns the offset after it: the peer wire writes
+ * entries straight into its frame instead of allocating each one first.
+ */
+export function writeEntry(out: Uint8Array, offset: number, e: Entry): number {
+  assertUint(e.term, "term");
+  assertUint(e.index, "index");
+  out[offset] = tagOf(e);
+  let off = writeVarint(out, offset + 1, e.term);
   off = writeVarint(out, off, e.index);
-  if (payload) out.set(payload, off);
+  const payload = payloadOf(e);
+  if (payload) {
+    out.set(payload, off);
+    off += payload.length;
+  }
+  return off;
+}
+
+export function encodeEntry(e: Entry): Uint8Array {
+  const out = new Uint8Array(encodedEntrySize(e));
+  writeEntry(out, 0, e);
   return out;
 }
 

@@ -58,6 +58,17 @@ export class ByteWriter {
     this.buf[this.pos++] = v;
   }
 
+  /**
+   * Reserves `n` bytes for a codec of its own to write in place (no temporary
+   * array): returns the buffer and the offset; valid until the next write.
+   */
+  reserve(n: number): { readonly buf: Uint8Array; readonly offset: number } {
+    this.ensure(n);
+    const offset = this.pos;
+    this.pos += n;
+    return { buf: this.buf, offset };
+  }
+
   bytes(b: Uint8Array): void {
     this.uvarint(b.length);
     this.raw(b);

@@ -19,7 +19,7 @@
 import type { Entry, Message, MessageType } from "../raft/types.ts";
 import { ByteReader } from "./byte-reader.ts";
 import { ByteWriter } from "./byte-writer.ts";
-import { decodeEntry, encodeEntry } from "../storage/entry-codec.ts";
+import { decodeEntry, encodedEntrySize, writeEntry } from "../storage/entry-codec.ts";
 import { readSnapshotMeta, writeSnapshotMeta } from "./member-wire.ts";
 import { WireFormatError } from "./wire-format-error.ts";
 import { MAX_CTX_BYTES, MAX_NODE_ID_BYTES, checkNonEmpty, checkString, checkUint } from "./wire-limits.ts";
@@ -125,7 +125,7 @@ function writeMessage(w: ByteWriter, m: Message, strings: ReadonlyMap<string, nu
       w.uvarint(m.prevTerm);
       w.uvarint(m.commit);
       w.uvarint(m.entries.length);
-      for (const e of m.entries) w.bytes(encodeEntryChecked(e));
+      for (const e of m.entries) writeEntryChecked(w, e);
       return;
     case "append-resp":
       checkUint("index", m.index);
@@ -263,12 +263,17 @@ function readOptionalCtx(r: ByteReader): string | null {
   return r.bool() ? r.string(MAX_CTX_BYTES) : null;
 }
 
-function encodeEntryChecked(e: Entry): Uint8Array {
+/** `length:uvarint entry`, the entry written straight into the batch (same bytes as encodeEntry). */
+function writeEntryChecked(w: ByteWriter, e: Entry): void {
+  let size: number;
   try {
-    return encodeEntry(e);
+    size = encodedEntrySize(e);
   } catch (err) {
     throw new WireFormatError(`entry ${String(e.index)}: ${(err as Error).message}`);
   }
+  w.uvarint(size);
+  const { buf, offset } = w.reserve(size);
+  writeEntry(buf, offset, e);
 }
 
 function decodeEntryChecked(b: Uint8Array): Entry {
