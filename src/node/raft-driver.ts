@@ -141,7 +141,7 @@ export class RaftDriver {
   private handle(rd: Ready): void {
     if (rd.softState) {
       this.soft = rd.softState;
-      this.store.useBackgroundWriter(rd.softState.role === "leader"); (globalThis as any).__qlLeader = rd.softState.role === "leader";
+      this.store.useBackgroundWriter(rd.softState.role === "leader");
       if (rd.softState.role === "leader") this.lastLeaderContact = Date.now();
       this.events.onSoftState?.(rd.softState);
     }
