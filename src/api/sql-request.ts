@@ -15,11 +15,13 @@ const argValue = z.union([z.null(), z.number(), z.string(), z.boolean(), z.objec
 
 const args = z.union([z.array(argValue), z.record(z.string(), argValue)]);
 
+const MAX_BATCH_STATEMENTS = 10_000;
+
 const statement = z.object({ sql: z.string().min(1, "sql must not be empty"), args: args.optional() }).strict();
 
 const batch = z
   .object({
-    statements: z.array(statement).min(1, "statements must not be empty").max(10_000),
+    statements: z.array(statement).min(1, "statements must not be empty").max(MAX_BATCH_STATEMENTS),
     transaction: z.boolean().optional(),
   })
   .strict();
@@ -31,7 +33,7 @@ export function parseSqlRequest(body: unknown): { ok: true; value: SqlRequest } 
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
     return { ok: false, message: 'body must be a JSON object: {"sql": "...", "args": [...]} or {"statements": [...], "transaction": true}' };
   }
-  const plain = plainStatement(body);
+  const plain = "statements" in body ? plainBatch(body) : plainStatement(body);
   if (plain !== null) return { ok: true, value: plain };
   const schema = "statements" in body ? batch : statement;
   const r = schema.safeParse(body);
@@ -59,6 +61,26 @@ function plainStatement(body: object): z.infer<typeof statement> | null {
     if (a !== null && typeof a !== "string" && typeof a !== "boolean" && !(typeof a === "number" && Number.isFinite(a))) return null;
   }
   return { sql, args: args.slice() as ArgValue[] };
+}
+
+/**
+ * `{"statements": [plain statements], "transaction": bool}` checked the same
+ * way, for the same reason (zod took a sixth of the leader's time on
+ * 100-statement batches). Anything else returns null and goes through zod.
+ */
+function plainBatch(body: object): z.infer<typeof batch> | null {
+  for (const k in body) if (k !== "statements" && k !== "transaction") return null;
+  const { statements, transaction } = body as { statements?: unknown; transaction?: unknown };
+  if (transaction !== undefined && typeof transaction !== "boolean") return null;
+  if (!Array.isArray(statements) || statements.length === 0 || statements.length > MAX_BATCH_STATEMENTS) return null;
+  const out: z.infer<typeof statement>[] = new Array(statements.length);
+  for (let i = 0; i < statements.length; i++) {
+    const s: unknown = statements[i];
+    const plain = s !== null && typeof s === "object" && !Array.isArray(s) ? plainStatement(s) : null;
+    if (plain === null) return null;
+    out[i] = plain;
+  }
+  return transaction === undefined ? { statements: out } : { statements: out, transaction };
 }
 
 type ArgValue = z.infer<typeof argValue>;

@@ -144,4 +144,26 @@ describe("parseSqlRequest", () => {
     expect(parseSqlRequest({ sql: "SELECT ?", args: [Number.POSITIVE_INFINITY] }).ok).toBe(false);
     expect(parseSqlRequest({ sql: "SELECT ?", args: [undefined] }).ok).toBe(false);
   });
+
+  test("plain batches give what zod gives, and every other batch still gets zod's errors", () => {
+    const statements = [{ sql: "INSERT INTO t VALUES (?)", args: [1] }, { sql: "SELECT 1" }];
+    const r = parseSqlRequest({ statements, transaction: true });
+    expect(r).toEqual({ ok: true, value: { statements, transaction: true } });
+    if (r.ok && "statements" in r.value) expect(r.value.statements[0]).not.toBe(statements[0]);
+    const noTx = parseSqlRequest({ statements });
+    expect(noTx.ok && Object.keys(noTx.value)).toEqual(["statements"]);
+    // Named args take zod's path and come out the same way.
+    expect(parseSqlRequest({ statements: [{ sql: "SELECT :a", args: { a: 1 } }] })).toEqual({ ok: true, value: { statements: [{ sql: "SELECT :a", args: { a: 1 } }] } });
+    const refused = (body: unknown) => {
+      const x = parseSqlRequest(body);
+      return x.ok ? "accepted" : x.message;
+    };
+    expect(refused({ statements: [] })).toContain("statements: statements must not be empty");
+    expect(refused({ statements: [{ sql: "" }] })).toContain("statements.0.sql: sql must not be empty");
+    expect(refused({ statements: [{ sql: "SELECT 1" }], transaction: "yes" })).toContain("transaction");
+    expect(refused({ statements: [{ sql: "SELECT 1", extra: 1 }] })).toContain("statements.0");
+    expect(refused({ statements: [null] })).toContain("statements.0");
+    expect(refused({ statements: Array.from({ length: 10_001 }, () => ({ sql: "SELECT 1" })) })).toContain("statements");
+    expect(refused({ statements: [{ sql: "SELECT 1" }], other: 1 })).toContain("other");
+  });
 });
