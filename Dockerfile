@@ -6,6 +6,8 @@ RUN bun install --production --ignore-scripts
 COPY src ./src
 COPY bin ./bin
 ENV NODE_ENV=production
+# See src/cli/allocator-settings.ts.
+ENV MIMALLOC_PURGE_DELAY=1000
 EXPOSE 8080 9001
 VOLUME /data
 CMD ["bun", "src/cli/main.ts", "serve"]

@@ -8,6 +8,7 @@ import { join, resolve } from "node:path";
 import type { BenchNode, RunningCluster } from "./bench-node.ts";
 import { freePort } from "./free-port.ts";
 import { ServerProcess, waitUntil } from "./server-process.ts";
+import { withAllocatorSettings } from "../src/cli/allocator-settings.ts";
 
 const MAIN = resolve(import.meta.dir, "../src/cli/main.ts");
 
@@ -56,6 +57,7 @@ export class QuorumliteCluster implements RunningCluster {
           ...(opts.latency ? ["--latency", opts.latency] : []),
         ],
         join(root, `${s.id}.log`),
+        withAllocatorSettings(process.env),
       ),
     );
     const nodes = specs.map((s, i) => ({ id: s.id, region: s.region, url: `http://127.0.0.1:${s.http}`, pid: procs[i]!.pid }));

@@ -8,6 +8,7 @@ import { mkdtempSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
+import { withAllocatorSettings } from "./allocator-settings.ts";
 
 export const CLUSTER_HELP = `quorumlite cluster — start a local cluster (child processes on 127.0.0.1)
 
@@ -66,7 +67,7 @@ export async function clusterCommand(argv: readonly string[]): Promise<number> {
     const child = Bun.spawn(
       [process.execPath, main, "serve", "--id", x.id, "--data", dir, "--http", x.http, "--raft", x.raft, "--region", x.region,
         "--preferred-region", preferred, "--bootstrap", bootstrap, "--cluster-secret", secret, "--latency", latency],
-      { stdout: "inherit", stderr: "inherit" },
+      { stdout: "inherit", stderr: "inherit", env: withAllocatorSettings(process.env) },
     );
     children.push(child);
   }
