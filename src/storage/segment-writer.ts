@@ -63,7 +63,8 @@ export class SegmentFileWriter {
   }
 
   durability(): LogDurability {
-    return { fsync: this.options.fsync, syncCall: this.options.fsync ? "fdatasync" : "none", preallocateBytes: this.options.preallocateBytes };
+    const { fsync, preallocateBytes } = this.options;
+    return { fsync, syncCall: fsync ? "fdatasync" : "none", preallocateBytes: fsync ? preallocateBytes : 0 };
   }
 
   apply(w: SegmentWrite): WriteReport {
@@ -71,7 +72,8 @@ export class SegmentFileWriter {
     const entries = sealRecords(w.records);
     const fd = this.fdFor(w.seq, w.create);
     const end = w.offset + w.records.length;
-    if (this.options.preallocateBytes > 0 && end > this.knownSize) {
+    // Only worth it for the fdatasync: without one the zeros would be pure extra writing.
+    if (this.options.fsync && this.options.preallocateBytes > 0 && end > this.knownSize) {
       this.knownSize = fstatSync(fd).size;
       if (end > this.knownSize) this.extend(fd, end + this.options.preallocateBytes);
     }

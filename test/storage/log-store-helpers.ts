@@ -1,9 +1,10 @@
 /** Shared bits for the storage tests: temp dirs and entry builders. */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Entry, HardState, Membership, SnapshotMeta, Term } from "../../src/raft/types.ts";
 import { scanLog } from "../../src/storage/log-recovery.ts";
+import { readRecordAt } from "../../src/storage/segment-reader.ts";
 
 export function tempDir(): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), "ql-storage-test-"));
@@ -66,4 +67,25 @@ export function snapshotOfFiles(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const n of readdirSync(dir).sort()) out[n] = Bun.hash.crc32(readFileSync(join(dir, n))).toString(16) + ":" + statSync(join(dir, n)).size;
   return out;
+}
+
+/** Where a segment's records end (a preallocated file is longer: zeros follow). */
+export function recordsEnd(path: string): number {
+  const buf = new Uint8Array(readFileSync(path));
+  let at = 0;
+  for (;;) {
+    const r = readRecordAt(buf, at);
+    if (r.kind !== "record") return at;
+    at = r.end;
+  }
+}
+
+/** Writes bytes where a segment's records end, as the next batch would. */
+export function writeAtRecordsEnd(path: string, bytes: Uint8Array): void {
+  const fd = openSync(path, "r+");
+  try {
+    writeSync(fd, bytes, 0, bytes.length, recordsEnd(path));
+  } finally {
+    closeSync(fd);
+  }
 }

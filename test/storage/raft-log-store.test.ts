@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, statSync } from "node:fs";
-import { RaftLogStore, type RaftLogStoreOptions } from "../../src/storage/raft-log-store.ts";
+import { DEFAULT_PREALLOCATE_BYTES, RaftLogStore, type RaftLogStoreOptions } from "../../src/storage/raft-log-store.ts";
 import { segmentPath } from "../../src/storage/segment-format.ts";
 import { LogContractError, LogWriteFailedError } from "../../src/storage/storage-errors.ts";
 import type { LogWriterMode } from "../../src/storage/log-writer.ts";
 import type { Entry, HardState, SnapshotMeta } from "../../src/raft/types.ts";
-import { normal, normals, onDisk, payloadFor, rejectionOf, segmentFiles, tempDir, threeVoters } from "./log-store-helpers.ts";
+import { normal, normals, onDisk, payloadFor, recordsEnd, rejectionOf, segmentFiles, tempDir, threeVoters } from "./log-store-helpers.ts";
 
 const cleanups: (() => void | Promise<void>)[] = [];
 afterEach(async () => {
@@ -98,13 +98,13 @@ describe.each(["worker", "inline"] as const)("RaftLogStore (%s writer)", (writer
   test("an entry at an existing index replaces it and everything after it, by appending", async () => {
     const { store, dir } = await openFresh(writer);
     await store.persist({ entries: normals(1, 10, 1) });
-    const before = new Uint8Array(readFileSync(segmentPath(dir, 1)));
+    const seg = segmentPath(dir, 1);
+    const before = new Uint8Array(readFileSync(seg)).subarray(0, recordsEnd(seg));
     const replacement = [normal(6, 2, Uint8Array.of(6, 6)), normal(7, 2, Uint8Array.of(7, 7))];
     await store.persist({ entries: replacement });
     // Nothing written earlier was rewritten: the conflicting suffix is superseded by records after it.
-    const after = new Uint8Array(readFileSync(segmentPath(dir, 1)));
-    expect(after.length).toBeGreaterThan(before.length);
-    expect(Bun.deepEquals(after.subarray(0, before.length), before)).toBe(true);
+    expect(recordsEnd(seg)).toBeGreaterThan(before.length);
+    expect(Bun.deepEquals(new Uint8Array(readFileSync(seg)).subarray(0, before.length), before)).toBe(true);
     expect(store.stats().lastIndex).toBe(7);
     expect(store.entries(1, 100)).toEqual([...normals(1, 5, 1), ...replacement]);
     const { loaded } = await reopen(store, dir, writer);
@@ -245,9 +245,24 @@ describe.each(["worker", "inline"] as const)("RaftLogStore (%s writer)", (writer
     expect(segmentFiles(dir)).toEqual([segmentPath(dir, 1)]);
   });
 
+  test("segments are preallocated with zeros ahead of the data, which a restart reads as the end of the log", async () => {
+    const { store, dir } = await openFresh(writer);
+    expect(await store.durability()).toMatchObject({ preallocateBytes: DEFAULT_PREALLOCATE_BYTES });
+    await store.persist({ entries: normals(1, 3, 1), hardState: { term: 1, vote: null, commit: 1 } });
+    const seg = segmentPath(dir, 1);
+    expect(statSync(seg).size).toBeGreaterThanOrEqual(recordsEnd(seg) + DEFAULT_PREALLOCATE_BYTES);
+    const { store: again, loaded } = await reopen(store, dir, writer);
+    expect(loaded.recovery.truncated).toBeNull();
+    expect(loaded.entries).toEqual(normals(1, 3, 1));
+    // Writing resumes where the records end, not at the end of the file.
+    await again.persist({ entries: normals(4, 4, 1) });
+    expect(onDisk(dir).entries).toEqual(normals(1, 4, 1));
+    expect(statSync(seg).size).toBeGreaterThanOrEqual(recordsEnd(seg));
+  });
+
   test("fsync: false is visible in durability() and stats", async () => {
     const { store } = await openFresh(writer, false);
-    expect(await store.durability()).toMatchObject({ fsync: false, syncCall: "none" });
+    expect(await store.durability()).toMatchObject({ fsync: false, syncCall: "none", preallocateBytes: 0 });
     await store.persist({ entries: normals(1, 3, 1) });
     expect(store.stats()).toMatchObject({ fsync: false, fsyncs: 0, dirSyncs: 0, commits: 1 });
   });
@@ -258,7 +273,7 @@ describe.each(["worker", "inline"] as const)("RaftLogStore (%s writer)", (writer
     const files = segmentFiles(dir);
     expect(files.length).toBeGreaterThan(3);
     expect(store.stats().segments).toBe(files.length);
-    for (const f of files.slice(0, -1)) expect(statSync(f).size).toBeLessThan(800 + 400); // a batch may run past the limit, never the next one
+    for (const f of files.slice(0, -1)) expect(recordsEnd(f)).toBeLessThan(800 + 400); // a batch may run past the limit, never the next one
     // A rewrite that reaches back into an older segment is appended to the newest one.
     await store.persist({ entries: normals(5, 6, 4), hardState: { term: 4, vote: "n2", commit: 4 } });
     const expected = [...normals(1, 2, 1), ...normals(3, 3, 1), ...normals(4, 4, 1), ...normals(5, 6, 4)];
