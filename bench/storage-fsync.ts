@@ -4,6 +4,10 @@
  *
  *   bun bench/storage-fsync.ts [--seconds 2] [--repeat 3] [--payload 100] [--long-log 200000] [--preallocate 0,4194304]
  *
+ * --follower-batches N: also write N follower-like batches (16 entries of
+ * 11 kB, the size of a 100-statement batch entry, inline writer, with
+ * compaction) and report CPU time per entry (default 400; 0 = skip).
+ *
  * --preallocate: comma-separated preallocation sizes (bytes of zeros written
  * ahead of the data, segment-writer.ts) to compare, interleaved; default: the
  * store's default only.
@@ -33,6 +37,7 @@ const { values: args } = parseArgs({
     payload: { type: "string", default: "100" },
     "long-log": { type: "string", default: "200000" },
     preallocate: { type: "string", default: String(DEFAULT_PREALLOCATE_BYTES) },
+    "follower-batches": { type: "string", default: "400" },
   },
 });
 const seconds = Number(args.seconds);
@@ -162,6 +167,30 @@ async function longLogStartup(n: number): Promise<void> {
   console.log(`startup with ${n} entries of ${payload.length} B: open+load ${Math.round(ms)} ms (verify ${Math.round(loaded.recovery.loadMs)} ms)`);
 }
 
+async function followerBatches(batches: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "ql-bench-follower-"));
+  const store = await RaftLogStore.open(dir, { writer: "inline" });
+  store.load();
+  const data = new Uint8Array(11_000).map((_, i) => (i * 31) & 0xff);
+  const per = 16;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let index = 0;
+  for (let b = 0; b < batches; b++) {
+    const entries: Entry[] = Array.from({ length: per }, () => ({ type: "normal", term: 1, index: ++index, data }));
+    await store.persist({ entries, hardState: { term: 1, vote: "n1", commit: Math.max(0, index - per) } });
+    if (b % 100 === 99) store.compact(index - 200, { members: [] });
+  }
+  const cpu = process.cpuUsage(cpu0);
+  const wall = performance.now() - t0;
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+  console.log(
+    `follower-like batches (${batches} × ${per} entries of 11 kB, inline): ${Math.round((cpu.user + cpu.system) / index)} µs CPU per entry ` +
+      `(user ${Math.round(cpu.user / index)}, sys ${Math.round(cpu.system / index)}), ${(wall / batches).toFixed(2)} ms per batch`,
+  );
+}
+
 /** Field-wise median over repeated runs of one configuration (runs are interleaved, so noise from other load spreads evenly). */
 function median(runs: readonly Row[]): Row {
   const mid = (f: (r: Row) => number) => quantile(runs.map(f).sort((a, b) => a - b), 0.5);
@@ -216,3 +245,5 @@ for (const busy of [false, true]) {
   table(runs.map(median), busy);
 }
 if (longLog > 0) await longLogStartup(longLog);
+const follower = Number(args["follower-batches"]);
+if (follower > 0) await followerBatches(follower);
