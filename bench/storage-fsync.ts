@@ -1,8 +1,16 @@
 /**
- * Raft log write path: inline (fsync on the event loop, deferred with
- * setImmediate) vs worker (a Worker owns the write connection).
+ * Raft log write path: inline (write + fdatasync on the event loop, deferred
+ * with setImmediate) vs worker (a Worker writes the segment files).
  *
- *   bun bench/storage-fsync.ts [--seconds 2] [--repeat 3] [--payload 100] [--long-log 200000]
+ *   bun bench/storage-fsync.ts [--seconds 2] [--repeat 3] [--payload 100] [--long-log 200000] [--preallocate 0,4194304]
+ *
+ * --follower-batches N: also write N follower-like batches (16 entries of
+ * 11 kB, the size of a 100-statement batch entry, inline writer, with
+ * compaction) and report CPU time per entry (default 400; 0 = skip).
+ *
+ * --preallocate: comma-separated preallocation sizes (bytes of zeros written
+ * ahead of the data, segment-writer.ts) to compare, interleaved; default: the
+ * store's default only.
  *
  * For each writer and 1 / 64 concurrent writers (each awaits its own persist of
  * one entry, as concurrent proposals would): fsyncs/s, entries/s, persist
@@ -18,7 +26,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { RaftLogStore } from "../src/storage/raft-log-store.ts";
+import { DEFAULT_PREALLOCATE_BYTES, RaftLogStore } from "../src/storage/raft-log-store.ts";
 import type { LogWriterKind } from "../src/storage/log-writer.ts";
 import type { Entry } from "../src/raft/types.ts";
 
@@ -28,12 +36,15 @@ const { values: args } = parseArgs({
     repeat: { type: "string", default: "3" },
     payload: { type: "string", default: "100" },
     "long-log": { type: "string", default: "200000" },
+    preallocate: { type: "string", default: String(DEFAULT_PREALLOCATE_BYTES) },
+    "follower-batches": { type: "string", default: "400" },
   },
 });
 const seconds = Number(args.seconds);
 const repeat = Number(args.repeat);
 const payload = new Uint8Array(Number(args.payload)).fill(120);
 const longLog = Number(args["long-log"]);
+const preallocations = args.preallocate.split(",").map(Number);
 
 function quantile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return NaN;
@@ -77,6 +88,7 @@ function startLoopProbe(busy: boolean): () => { gaps: number[]; busyMs: number }
 
 interface Row {
   readonly writer: LogWriterKind;
+  readonly preallocate: number;
   readonly concurrency: number;
   /** Share of wall time the background load got done (busy round only). */
   readonly busyShare: number;
@@ -91,9 +103,9 @@ interface Row {
   readonly gapMax: number;
 }
 
-async function run(writer: LogWriterKind, concurrency: number, busy: boolean): Promise<Row> {
+async function run(writer: LogWriterKind, preallocate: number, concurrency: number, busy: boolean): Promise<Row> {
   const dir = mkdtempSync(join(tmpdir(), "ql-bench-log-"));
-  const store = await RaftLogStore.open(dir, { writer });
+  const store = await RaftLogStore.open(dir, { writer, preallocateBytes: preallocate });
   store.load();
   let next = 0;
   const latencies: number[] = [];
@@ -119,6 +131,7 @@ async function run(writer: LogWriterKind, concurrency: number, busy: boolean): P
   latencies.sort((a, b) => a - b);
   return {
     writer,
+    preallocate,
     concurrency,
     busyShare: probe.busyMs / (elapsed * 1000),
     fsyncsPerSec: st.fsyncs / elapsed,
@@ -154,11 +167,36 @@ async function longLogStartup(n: number): Promise<void> {
   console.log(`startup with ${n} entries of ${payload.length} B: open+load ${Math.round(ms)} ms (verify ${Math.round(loaded.recovery.loadMs)} ms)`);
 }
 
+async function followerBatches(batches: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "ql-bench-follower-"));
+  const store = await RaftLogStore.open(dir, { writer: "inline" });
+  store.load();
+  const data = new Uint8Array(11_000).map((_, i) => (i * 31) & 0xff);
+  const per = 16;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let index = 0;
+  for (let b = 0; b < batches; b++) {
+    const entries: Entry[] = Array.from({ length: per }, () => ({ type: "normal", term: 1, index: ++index, data }));
+    await store.persist({ entries, hardState: { term: 1, vote: "n1", commit: Math.max(0, index - per) } });
+    if (b % 100 === 99) store.compact(index - 200, { members: [] });
+  }
+  const cpu = process.cpuUsage(cpu0);
+  const wall = performance.now() - t0;
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+  console.log(
+    `follower-like batches (${batches} × ${per} entries of 11 kB, inline): ${Math.round((cpu.user + cpu.system) / index)} µs CPU per entry ` +
+      `(user ${Math.round(cpu.user / index)}, sys ${Math.round(cpu.system / index)}), ${(wall / batches).toFixed(2)} ms per batch`,
+  );
+}
+
 /** Field-wise median over repeated runs of one configuration (runs are interleaved, so noise from other load spreads evenly). */
 function median(runs: readonly Row[]): Row {
   const mid = (f: (r: Row) => number) => quantile(runs.map(f).sort((a, b) => a - b), 0.5);
   return {
     writer: runs[0].writer,
+    preallocate: runs[0].preallocate,
     concurrency: runs[0].concurrency,
     busyShare: mid((r) => r.busyShare),
     fsyncsPerSec: mid((r) => r.fsyncsPerSec),
@@ -177,6 +215,7 @@ function table(rows: readonly Row[], busy: boolean): void {
   console.table(
     rows.map((r) => ({
       writer: r.writer,
+      ...(preallocations.length > 1 ? { prealloc: r.preallocate } : {}),
       writers: r.concurrency,
       "fsyncs/s": Math.round(r.fsyncsPerSec),
       "entries/s": Math.round(r.entriesPerSec),
@@ -191,14 +230,20 @@ function table(rows: readonly Row[], busy: boolean): void {
   );
 }
 
-console.log(`raft log write path, ${seconds} s per run, medians of ${repeat} interleaved runs, ${payload.length} B entries, fsync on (WAL, synchronous=FULL)`);
-const configs = [1, 64].flatMap((concurrency) => (["inline", "worker"] as const).map((writer) => ({ writer, concurrency })));
+console.log(
+  `raft log write path, ${seconds} s per run, medians of ${repeat} interleaved runs, ${payload.length} B entries, fdatasync per batch, preallocate ${preallocations.join(" / ")} B`,
+);
+const configs = [1, 64].flatMap((concurrency) =>
+  (["inline", "worker"] as const).flatMap((writer) => preallocations.map((preallocate) => ({ writer, preallocate, concurrency }))),
+);
 for (const busy of [false, true]) {
   console.log(busy ? `\nwith event-loop load (${BUSY_SLICE_MS * 1000} µs of CPU per loop turn):` : "\nidle event loop:");
   const runs: Row[][] = configs.map(() => []);
   for (let r = 0; r < repeat; r++) {
-    for (let i = 0; i < configs.length; i++) runs[i].push(await run(configs[i].writer, configs[i].concurrency, busy));
+    for (let i = 0; i < configs.length; i++) runs[i].push(await run(configs[i].writer, configs[i].preallocate, configs[i].concurrency, busy));
   }
   table(runs.map(median), busy);
 }
 if (longLog > 0) await longLogStartup(longLog);
+const follower = Number(args["follower-batches"]);
+if (follower > 0) await followerBatches(follower);

@@ -9,7 +9,6 @@ import { Raft } from "../raft/raft.ts";
 import type { ConfChange, Member, Message, RaftConfig, SnapshotMeta, SnapshotMsg, SoftState } from "../raft/types.ts";
 import { StateMachine } from "../db/state-machine.ts";
 import { RaftLogStore } from "../storage/raft-log-store.ts";
-import { logDatabasePath } from "../storage/log-database.ts";
 import { BACKGROUND_AUTOCHECKPOINT_PAGES, WalCheckpointer } from "../storage/wal-checkpointer.ts";
 import type { LogWriterMode } from "../storage/log-writer.ts";
 import { PeerTransport } from "../transport/peer-transport.ts";
@@ -129,9 +128,9 @@ export class QuorumNode implements NodeView {
     mkdirSync(config.dataDir, { recursive: true });
     const logDir = join(config.dataDir, "raft");
     const smPath = join(config.dataDir, "db.sqlite");
-    const store = await RaftLogStore.open(logDir, { fsync: config.fsync ?? true, writer: config.logWriter ?? "adaptive", backgroundCheckpoints: true });
+    const store = await RaftLogStore.open(logDir, { fsync: config.fsync ?? true, writer: config.logWriter ?? "adaptive" });
     const sm = StateMachine.open(smPath, { fsync: false, autoCheckpointPages: BACKGROUND_AUTOCHECKPOINT_PAGES });
-    const checkpointer = new WalCheckpointer([logDatabasePath(logDir), smPath]);
+    const checkpointer = new WalCheckpointer([smPath]);
     const loaded = store.load();
     let snapshot: SnapshotMeta | null = loaded.snapshot;
     if (snapshot === null) {

@@ -1,27 +1,23 @@
-import type { Database } from "bun:sqlite";
-import { openLogDatabase, readPragmas, type ConnectionPragmas, type LogDatabaseOptions } from "./log-database.ts";
-import { LogWriteTarget, type WriteOp, type WriteReport } from "./log-write-batch.ts";
+import { SegmentFileWriter, type LogDurability, type SegmentWrite, type SegmentWriterOptions, type WriteReport } from "./segment-writer.ts";
 import type { LogWriter } from "./log-writer.ts";
 
-/** Writes on the event-loop thread; each COMMIT stalls the loop for the fsync. */
+/** Writes on the event-loop thread; each batch stalls the loop for its fdatasync. */
 export class InlineLogWriter implements LogWriter {
   readonly kind = "inline" as const;
-  private readonly db: Database;
-  private readonly target: LogWriteTarget;
+  private readonly target: SegmentFileWriter;
 
   /**
    * `followerOnly`: this writer never serves a leader (the adaptive store
    * hands a leader's batches to the Worker), so nothing queued in this turn
    * needs to leave before the stall — a follower's acknowledgement waits on
-   * this very fsync — and the batch is cut at the end of the current run.
+   * this very fdatasync — and the batch is cut at the end of the current run.
    */
   constructor(
     dir: string,
-    options: LogDatabaseOptions,
+    options: SegmentWriterOptions,
     private readonly followerOnly = false,
   ) {
-    this.db = openLogDatabase(dir, options);
-    this.target = new LogWriteTarget(this.db);
+    this.target = new SegmentFileWriter(dir, options);
   }
 
   schedule(flush: () => void): void {
@@ -30,20 +26,20 @@ export class InlineLogWriter implements LogWriter {
     else setImmediate(flush);
   }
 
-  write(ops: readonly WriteOp[]): Promise<WriteReport> {
+  write(batch: SegmentWrite): Promise<WriteReport> {
     try {
-      return Promise.resolve(this.target.apply(ops));
+      return Promise.resolve(this.target.apply(batch));
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  pragmas(): Promise<ConnectionPragmas> {
-    return Promise.resolve(readPragmas(this.db));
+  durability(): Promise<LogDurability> {
+    return Promise.resolve(this.target.durability());
   }
 
   close(): Promise<void> {
-    this.db.close(true);
+    this.target.close();
     return Promise.resolve();
   }
 }

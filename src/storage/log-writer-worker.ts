@@ -1,16 +1,13 @@
 /**
- * Worker entry point: owns the Raft log's write connection. Batches arrive one
- * at a time from WorkerLogWriter; each is one transaction and one fsync.
+ * Worker entry point: writes the Raft log's segment files. Batches arrive one
+ * at a time from WorkerLogWriter; each is one write and one fdatasync.
  */
-import type { Database } from "bun:sqlite";
-import { openLogDatabase, readPragmas } from "./log-database.ts";
-import { LogWriteTarget } from "./log-write-batch.ts";
+import { SegmentFileWriter } from "./segment-writer.ts";
 import type { FromWriter, ToWriter } from "./log-writer-protocol.ts";
 
 declare var self: Worker;
 
-let db: Database | null = null;
-let target: LogWriteTarget | null = null;
+let target: SegmentFileWriter | null = null;
 
 function reply(msg: FromWriter): void {
   self.postMessage(msg);
@@ -25,8 +22,7 @@ self.onmessage = (event: MessageEvent<ToWriter>) => {
   switch (msg.type) {
     case "open":
       try {
-        db = openLogDatabase(msg.dir, msg.options);
-        target = new LogWriteTarget(db);
+        target = new SegmentFileWriter(msg.dir, msg.options);
         reply({ type: "opened" });
       } catch (err) {
         reply({ type: "open-failed", message: errorMessage(err) });
@@ -35,19 +31,17 @@ self.onmessage = (event: MessageEvent<ToWriter>) => {
     case "write":
       try {
         if (!target) throw new Error("raft log writer is not open");
-        reply({ type: "written", seq: msg.seq, report: target.apply(msg.ops) });
+        reply({ type: "written", seq: msg.seq, report: target.apply(msg.batch) });
       } catch (err) {
         reply({ type: "failed", seq: msg.seq, message: errorMessage(err) });
       }
       return;
-    case "pragmas":
-      if (db) reply({ type: "pragmas", seq: msg.seq, pragmas: readPragmas(db) });
+    case "durability":
+      if (target) reply({ type: "durability", seq: msg.seq, durability: target.durability() });
       else reply({ type: "failed", seq: msg.seq, message: "raft log writer is not open" });
       return;
     case "close":
-      // close(true) finalizes cached statements and releases the file now, so the WAL is checkpointed.
-      db?.close(true);
-      db = null;
+      target?.close();
       target = null;
       reply({ type: "closed", seq: msg.seq });
       return;

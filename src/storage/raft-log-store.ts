@@ -1,12 +1,18 @@
 /**
- * The durable Raft log: entries, hard state and compaction point in
- * dir/raft.db, written with group commit.
+ * The durable Raft log: entries, hard state and compaction point as records
+ * appended to segment files in dir (see README.md, "Format"), written with
+ * group commit.
  *
  * persist() calls are applied strictly in call order (the Ready contract:
  * snapshot, then entries, then hard state), and resolve in call order once
- * fsynced. While one batch is being committed, every persist() that arrives
- * is queued; when the commit finishes they all go out as the next single
- * transaction — one fsync for all of them.
+ * fdatasynced. While one batch is being written, every persist() that arrives
+ * is queued; when the write finishes they all go out as the next single
+ * write — one fdatasync for all of them.
+ *
+ * The store (event-loop thread) owns the layout: which segment a batch goes
+ * to, at which offset, when to start a new segment and which old ones to
+ * delete. The writers only execute batches, so the inline writer and the
+ * Worker can take turns on the same files without either caching a position.
  *
  * A hard state that only moves the commit index is not worth an fsync of its
  * own: commitIndex is volatile state (Raft paper, Figure 2; etcd's MustSync),
@@ -21,26 +27,35 @@
  * event loop, and a follower's run inline, because a follower has nothing to
  * do before its acknowledgement but the fsync, and the Worker hop costs it.
  */
-import type { Database } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
 import type { Entry, HardState, Index, Membership, SnapshotMeta, Term } from "../raft/types.ts";
-import { encodeEntry, decodeEntry } from "./entry-codec.ts";
-import { checksum, openLogDatabase, type ConnectionPragmas, type LogDatabaseOptions } from "./log-database.ts";
-import { BACKGROUND_AUTOCHECKPOINT_PAGES } from "./wal-checkpointer.ts";
-import { recoverLog, type RecoveredLog } from "./log-recovery.ts";
-import { buildBatch, type EncodedEntry, type StagedOp } from "./group-commit-batch.ts";
+import { listSegments, recoverLog, scanLog, type RecoveredLog, type SegmentInfo } from "./log-recovery.ts";
+import { migrateLegacyLog } from "./legacy-log-database.ts";
+import { buildBatch, encodedEntry, frameBatch, type BatchOp, type EncodedEntry, type SegmentStart } from "./group-commit-batch.ts";
+import { DEFAULT_SEGMENT_BYTES } from "./segment-format.ts";
+import type { LogDurability, SegmentWrite, SegmentWriterOptions } from "./segment-writer.ts";
 import type { LogWriter, LogWriterKind, LogWriterMode } from "./log-writer.ts";
 import { InlineLogWriter } from "./inline-log-writer.ts";
 import { WorkerLogWriter } from "./worker-log-writer.ts";
 import { hardStateJson, isHardState, isMembership, isSnapshotMeta, snapshotMetaJson } from "./state-records.ts";
-import { LogContractError, LogWriteFailedError, StorageCorruptionError } from "./storage-errors.ts";
+import { LogContractError, LogWriteFailedError } from "./storage-errors.ts";
+
+/**
+ * Zeros written ahead of the data (segment-writer.ts): an fdatasync that only
+ * overwrites allocated blocks need not commit the file size too. Measured
+ * with bench/storage-fsync.ts (README.md, "Durability"): persist p50 −30–50 %.
+ */
+export const DEFAULT_PREALLOCATE_BYTES = 4 * 1024 * 1024;
 
 export interface RaftLogStoreOptions {
-  /** Default true. false → synchronous=OFF: for tests and simulations only. */
+  /** Default true. false → no fdatasync: for tests and simulations only. */
   readonly fsync?: boolean;
   /** Default "adaptive": the Worker while useBackgroundWriter(true), inline otherwise. */
   readonly writer?: LogWriterMode;
-  /** A WalCheckpointer runs for this log: commits leave checkpoints to it (see wal-checkpointer.ts). */
-  readonly backgroundCheckpoints?: boolean;
+  /** A batch that finds the current segment this large starts a new one (default DEFAULT_SEGMENT_BYTES). */
+  readonly segmentBytes?: number;
+  /** Default DEFAULT_PREALLOCATE_BYTES. */
+  readonly preallocateBytes?: number;
 }
 
 /** The durable part of one Ready (types.ts), or any prefix of it. */
@@ -58,10 +73,14 @@ export interface LogStoreStats {
   readonly persistCalls: number;
   /** persist() calls that only moved the commit index: answered at once, written with the next batch. */
   readonly lazyHardStates: number;
-  /** Transactions committed (group-commit batches). */
+  /** Batches written (group commits). */
   readonly commits: number;
-  /** Commits that fsynced (= commits when fsync is on; each COMMIT fsyncs the WAL once, checkpoints add a few). */
+  /** fdatasyncs of segment files the writers made (one per batch with fsync on, none with it off). */
   readonly fsyncs: number;
+  /** Directory fsyncs (a segment created or deleted). */
+  readonly dirSyncs: number;
+  /** Live segment files. */
+  readonly segments: number;
   readonly entriesWritten: number;
   readonly bytesWritten: number;
   /** Most persist()/compact() calls one commit covered. */
@@ -73,14 +92,14 @@ export interface LogStoreStats {
   /** Last index known durable (its persist() has resolved). */
   readonly durableLastIndex: Index;
   readonly snapshotIndex: Index;
-  /** Total time inside transactions (on the worker thread when writer = "worker"). */
+  /** Total time writing and syncing batches (on the worker thread when writer = "worker"). */
   readonly writerBusyMs: number;
-  /** Total time batch submission held the event loop (the whole transaction when writer = "inline"). */
+  /** Total time batch submission held the event loop (framing, plus the whole write when writer = "inline"). */
   readonly eventLoopWriteMs: number;
 }
 
 interface Pending {
-  readonly ops: readonly StagedOp[];
+  readonly ops: readonly BatchOp[];
   /** Logical last index once these ops are applied. */
   readonly lastIndex: Index;
   readonly resolve: (() => void) | null;
@@ -111,6 +130,8 @@ export class RaftLogStore {
     persistCalls: 0,
     lazyHardStates: 0,
     commits: 0,
+    fsyncs: 0,
+    dirSyncs: 0,
     entriesWritten: 0,
     bytesWritten: 0,
     maxBatchCalls: 0,
@@ -122,15 +143,29 @@ export class RaftLogStore {
   /** Where the next batch goes (one of `writers`). */
   private writer: LogWriter;
 
+  /** Live segments, oldest first; the last one is where batches go. */
+  private segments: SegmentInfo[];
+  /** Bytes in the last segment, including batches handed to a writer but not yet reported. */
+  private tailBytes: number;
+  /** The state records a new segment starts with: the newest handed to a writer. */
+  private writtenHardState: string;
+  private writtenSnapshot: string | null;
+
   private constructor(
-    private readonly reader: Database,
+    private readonly dir: string,
     private readonly writers: { readonly inline: LogWriter | null; readonly worker: LogWriter | null },
     private readonly mode: LogWriterMode,
     private readonly fsync: boolean,
+    private readonly segmentBytes: number,
     recovered: RecoveredLog,
+    layout: { readonly segments: SegmentInfo[]; readonly tailBytes: number },
   ) {
     this.writer = (mode === "worker" ? writers.worker : writers.inline)!; // adaptive: every node starts as a follower
     this.recovered = recovered;
+    this.segments = layout.segments;
+    this.tailBytes = layout.tailBytes;
+    this.writtenHardState = hardStateJson(recovered.hardState);
+    this.writtenSnapshot = recovered.snapshot ? snapshotMetaJson(recovered.snapshot) : null;
     this.snapIndex = recovered.snapshot?.index ?? 0;
     this.snapTerm = recovered.snapshot?.term ?? 0;
     this.terms = recovered.entries.map((e) => e.term);
@@ -139,28 +174,31 @@ export class RaftLogStore {
   }
 
   /**
-   * Opens (creating if needed) dir/raft.db, verifies the whole log and cuts a
-   * corrupt tail (see log-recovery.ts), then starts the writer. Throws
+   * Opens (creating if needed) the log in dir — converting an old dir/raft.db
+   * first (legacy-log-database.ts) — verifies it and cuts a torn or corrupt
+   * tail (see log-recovery.ts), then starts the writers. Throws
    * StorageCorruptionError if committed state is damaged.
    */
   static async open(dir: string, opts: RaftLogStoreOptions = {}): Promise<RaftLogStore> {
     const fsync = opts.fsync ?? true;
-    const dbOptions: LogDatabaseOptions = opts.backgroundCheckpoints ? { fsync, autoCheckpointPages: BACKGROUND_AUTOCHECKPOINT_PAGES } : { fsync };
-    const reader = openLogDatabase(dir, dbOptions);
+    const writerOptions: SegmentWriterOptions = { fsync, preallocateBytes: opts.preallocateBytes ?? DEFAULT_PREALLOCATE_BYTES };
     const mode = opts.writer ?? "adaptive";
-    let recovered: RecoveredLog;
+    mkdirSync(dir, { recursive: true });
+    const migration = migrateLegacyLog(dir, listSegments(dir).length > 0);
+    const { log, layout } = recoverLog(dir);
+    const recovered: RecoveredLog = migration.migrated
+      ? { ...log, recovery: { ...log.recovery, truncated: log.recovery.truncated ?? migration.truncated, migratedFromSqlite: true } }
+      : log;
     let inline: LogWriter | null = null;
     let worker: LogWriter | null = null;
     try {
-      recovered = recoverLog(reader);
-      if (mode !== "worker") inline = new InlineLogWriter(dir, dbOptions, mode === "adaptive");
-      if (mode !== "inline") worker = await WorkerLogWriter.start(dir, dbOptions);
+      if (mode !== "worker") inline = new InlineLogWriter(dir, writerOptions, mode === "adaptive");
+      if (mode !== "inline") worker = await WorkerLogWriter.start(dir, writerOptions);
     } catch (err) {
       await inline?.close();
-      reader.close(true);
       throw err;
     }
-    return new RaftLogStore(reader, { inline, worker }, mode, fsync, recovered);
+    return new RaftLogStore(dir, { inline, worker }, mode, fsync, opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES, recovered, layout);
   }
 
   /**
@@ -184,7 +222,7 @@ export class RaftLogStore {
       this.counters.lazyHardStates++;
       return Promise.resolve();
     }
-    let planned: { ops: StagedOp[]; apply: () => void };
+    let planned: { ops: BatchOp[]; apply: () => void };
     try {
       planned = this.plan(w);
     } catch (err) {
@@ -220,20 +258,18 @@ export class RaftLogStore {
     this.terms = this.terms.slice(upToIndex - this.snapIndex);
     this.snapIndex = meta.index;
     this.snapTerm = meta.term;
-    const op: StagedOp = { kind: "snapshot", index: meta.index, json: snapshotMetaJson(meta), keepSuffix: true };
+    const op: BatchOp = { kind: "snapshot", index: meta.index, json: snapshotMetaJson(meta), keepSuffix: true };
     this.pending.push({ ops: [op], lastIndex: this.lastIndex(), resolve: null, reject: null });
     this.kick();
   }
 
-  /** Durable entries in [lo, hi), checksums verified. For tools and debugging: the core keeps its own copy. */
+  /**
+   * Entries in [lo, hi) as the segment files hold them (replayed from disk,
+   * checksums verified; a batch still being written is not included). For
+   * tools and debugging: the core keeps its own copy.
+   */
   entries(lo: Index, hi: Index): Entry[] {
-    const rows = this.reader
-      .query<[number, number, Uint8Array], [number, number]>("SELECT idx, crc, body FROM entries WHERE idx >= ?1 AND idx < ?2 ORDER BY idx")
-      .values(lo, hi) as [number, number, Uint8Array][];
-    return rows.map(([idx, crc, body]) => {
-      if (checksum(body) !== crc) throw new StorageCorruptionError(`raft log: entry ${idx} fails its checksum`);
-      return decodeEntry(body);
-    });
+    return scanLog(this.dir).replay.entries.filter((e) => e.index >= lo && e.index < hi);
   }
 
   firstIndex(): Index {
@@ -255,9 +291,9 @@ export class RaftLogStore {
     this.writer = (on ? this.writers.worker : this.writers.inline)!;
   }
 
-  /** The write connection's live PRAGMA values (proves fsync is configured where the writes happen). */
-  pragmas(): Promise<ConnectionPragmas> {
-    return this.writer.pragmas();
+  /** How the current writer syncs, as the writer itself reports it (proves fsync is configured where the writes happen). */
+  durability(): Promise<LogDurability> {
+    return this.writer.durability();
   }
 
   stats(): LogStoreStats {
@@ -269,7 +305,9 @@ export class RaftLogStore {
       persistCalls: c.persistCalls,
       lazyHardStates: c.lazyHardStates,
       commits: c.commits,
-      fsyncs: this.fsync ? c.commits : 0,
+      fsyncs: c.fsyncs,
+      dirSyncs: c.dirSyncs,
+      segments: this.segments.length,
       entriesWritten: c.entriesWritten,
       bytesWritten: c.bytesWritten,
       maxBatchCalls: c.maxBatchCalls,
@@ -295,11 +333,7 @@ export class RaftLogStore {
     if (!this.failure && (this.inFlight || this.scheduled || this.pending.length > 0)) {
       await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     }
-    try {
-      await Promise.all([this.writers.inline?.close(), this.writers.worker?.close()]);
-    } finally {
-      this.reader.close(true);
-    }
+    await Promise.all([this.writers.inline?.close(), this.writers.worker?.close()]);
   }
 
   private termAt(index: Index): Term {
@@ -308,8 +342,8 @@ export class RaftLogStore {
   }
 
   /** Validates a request against the logical log; nothing changes unless `apply` is called. */
-  private plan(w: PersistRequest): { ops: StagedOp[]; apply: () => void } {
-    const ops: StagedOp[] = [];
+  private plan(w: PersistRequest): { ops: BatchOp[]; apply: () => void } {
+    const ops: BatchOp[] = [];
     // The log as it will be after the snapshot step, without touching this.terms yet.
     let snapIndex = this.snapIndex;
     let snapTerm = this.snapTerm;
@@ -345,7 +379,7 @@ export class RaftLogStore {
           throw new LogContractError(`raft log: entry ${e.index} has term ${e.term} below its predecessor's ${prevTerm}`);
         }
         prevTerm = e.term;
-        encoded[i] = { index: e.index, term: e.term, body: encodeEntry(e) };
+        encoded[i] = encodedEntry(e);
       }
       ops.push({ kind: "entries", entries: encoded });
     }
@@ -399,12 +433,14 @@ export class RaftLogStore {
     }
     this.inFlight = true;
     const t0 = performance.now();
-    const written = this.writer.write(ops);
+    const written = this.writer.write(this.layOut(ops));
     this.counters.eventLoopWriteMs += performance.now() - t0;
     written.then(
       (report) => {
         const c = this.counters;
         c.commits++;
+        c.fsyncs += report.syncs;
+        c.dirSyncs += report.dirSyncs;
         c.entriesWritten += report.entries;
         c.bytesWritten += report.bytes;
         c.writerBusyMs += report.txMs;
@@ -417,6 +453,46 @@ export class RaftLogStore {
         this.fail(err, batch);
       },
     );
+  }
+
+  /**
+   * Frames a batch and places it: at the end of the last segment, or at the
+   * start of a new one (with the current state records) once that is full.
+   * Segments older than the current one whose entries are all at or below
+   * the compaction point go with it, to be deleted once it is durable — a
+   * prefix of them only, because replay must never see a newer segment's
+   * entries without the older ones they were appended after.
+   */
+  private layOut(ops: readonly BatchOp[]): SegmentWrite {
+    const last = this.segments[this.segments.length - 1];
+    let start: SegmentStart | null = null;
+    if (!last || this.tailBytes >= this.segmentBytes) {
+      start = { seq: (last?.seq ?? 0) + 1, hardStateJson: this.writtenHardState, snapshotJson: this.writtenSnapshot };
+      this.segments.push({ seq: start.seq, maxIndex: 0 });
+      this.tailBytes = 0;
+    }
+    const current = this.segments[this.segments.length - 1];
+    for (const op of ops) {
+      switch (op.kind) {
+        case "entries":
+          current.maxIndex = Math.max(current.maxIndex, op.entries[op.entries.length - 1].index);
+          break;
+        case "snapshot":
+          this.writtenSnapshot = op.json;
+          // Raft §7: the whole log before it is discarded, whatever indexes it held.
+          if (!op.keepSuffix) for (const s of this.segments) s.maxIndex = 0;
+          break;
+        case "hardState":
+          this.writtenHardState = op.json;
+          break;
+      }
+    }
+    const unlink: number[] = [];
+    while (this.segments.length > 1 && this.segments[0].maxIndex <= this.snapIndex) unlink.push(this.segments.shift()!.seq);
+    const records = frameBatch(start, ops);
+    const write: SegmentWrite = { seq: current.seq, offset: this.tailBytes, create: start !== null, records, unlink };
+    this.tailBytes += records.length;
+    return write;
   }
 
   private settle(batch: readonly Pending[], lastIndex: Index): void {

@@ -1,13 +1,8 @@
 /**
- * The two non-log records of the Raft log database — hard state and snapshot
- * meta — as checksummed JSON rows, with strict parsing on the way back in.
+ * The two non-entry records of the Raft log — hard state and snapshot meta —
+ * as JSON, with strict shape checks on the way back in.
  */
-import type { Database } from "bun:sqlite";
 import type { HardState, Member, Membership, SnapshotMeta } from "../raft/types.ts";
-import { checksum } from "./log-database.ts";
-import { StorageCorruptionError } from "./storage-errors.ts";
-
-export type StateKey = "hardState" | "snapshot";
 
 export const EMPTY_HARD_STATE: HardState = { term: 0, vote: null, commit: 0 };
 
@@ -52,29 +47,4 @@ export function hardStateJson(h: HardState): string {
 
 export function snapshotMetaJson(s: SnapshotMeta): string {
   return JSON.stringify({ index: s.index, term: s.term, membership: s.membership });
-}
-
-function readRecord(db: Database, key: StateKey): unknown | undefined {
-  const row = db.query<{ value: string; crc: number }, [string]>("SELECT value, crc FROM state WHERE key = ?1").get(key);
-  if (!row) return undefined;
-  if (checksum(row.value) !== row.crc) throw new StorageCorruptionError(`raft log: ${key} record fails its checksum`);
-  try {
-    return JSON.parse(row.value);
-  } catch {
-    throw new StorageCorruptionError(`raft log: ${key} record is not JSON`);
-  }
-}
-
-export function readHardState(db: Database): HardState {
-  const v = readRecord(db, "hardState");
-  if (v === undefined) return EMPTY_HARD_STATE;
-  if (!isHardState(v)) throw new StorageCorruptionError("raft log: hardState record has the wrong shape");
-  return v;
-}
-
-export function readSnapshotMeta(db: Database): SnapshotMeta | null {
-  const v = readRecord(db, "snapshot");
-  if (v === undefined) return null;
-  if (!isSnapshotMeta(v)) throw new StorageCorruptionError("raft log: snapshot record has the wrong shape");
-  return v;
 }

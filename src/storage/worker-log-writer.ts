@@ -1,7 +1,5 @@
-import type { ConnectionPragmas, LogDatabaseOptions } from "./log-database.ts";
-import type { WriteOp, WriteReport } from "./log-write-batch.ts";
+import type { LogDurability, SegmentWrite, SegmentWriterOptions, WriteReport } from "./segment-writer.ts";
 import type { LogWriter } from "./log-writer.ts";
-import { transferablesOf } from "./group-commit-batch.ts";
 import type { FromWriter, ToWriter } from "./log-writer-protocol.ts";
 
 interface Waiter {
@@ -10,9 +8,9 @@ interface Waiter {
 }
 
 /**
- * Hands batches to a Worker that owns the write connection: the event loop
- * only pays for a postMessage (structured clone of the encoded entries), never
- * for the fsync. The worker is ref'd only while a request is outstanding, so
+ * Hands batches to a Worker that writes and syncs them: the event loop only
+ * pays for a postMessage (the framed batch, transferred), never for the
+ * fdatasync. The worker is ref'd only while a request is outstanding, so
  * an idle store does not keep the process alive.
  */
 export class WorkerLogWriter implements LogWriter {
@@ -31,7 +29,7 @@ export class WorkerLogWriter implements LogWriter {
     });
   }
 
-  static start(dir: string, options: LogDatabaseOptions): Promise<WorkerLogWriter> {
+  static start(dir: string, options: SegmentWriterOptions): Promise<WorkerLogWriter> {
     const worker = new Worker(new URL("./log-writer-worker.ts", import.meta.url).href);
     return new Promise((resolve, reject) => {
       const onOpen = (event: MessageEvent<FromWriter>) => {
@@ -58,16 +56,17 @@ export class WorkerLogWriter implements LogWriter {
     queueMicrotask(flush);
   }
 
-  async write(ops: readonly WriteOp[]): Promise<WriteReport> {
-    const reply = await this.request((seq) => ({ type: "write", seq, ops }), transferablesOf(ops));
+  async write(batch: SegmentWrite): Promise<WriteReport> {
+    // The records buffer is the batch's own (frameBatch allocates it), so it is moved, not copied.
+    const reply = await this.request((seq) => ({ type: "write", seq, batch }), [batch.records.buffer as ArrayBuffer]);
     if (reply.type !== "written") throw new Error(`raft log writer: unexpected ${reply.type}`);
     return reply.report;
   }
 
-  async pragmas(): Promise<ConnectionPragmas> {
-    const reply = await this.request((seq) => ({ type: "pragmas", seq }));
-    if (reply.type !== "pragmas") throw new Error(`raft log writer: unexpected ${reply.type}`);
-    return reply.pragmas;
+  async durability(): Promise<LogDurability> {
+    const reply = await this.request((seq) => ({ type: "durability", seq }));
+    if (reply.type !== "durability") throw new Error(`raft log writer: unexpected ${reply.type}`);
+    return reply.durability;
   }
 
   async close(): Promise<void> {

@@ -1,8 +1,10 @@
 /** Shared bits for the storage tests: temp dirs and entry builders. */
-import { mkdtempSync, rmSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Entry, Membership, Term } from "../../src/raft/types.ts";
+import type { Entry, HardState, Membership, SnapshotMeta, Term } from "../../src/raft/types.ts";
+import { scanLog } from "../../src/storage/log-recovery.ts";
+import { readRecordAt } from "../../src/storage/segment-reader.ts";
 
 export function tempDir(): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), "ql-storage-test-"));
@@ -44,4 +46,46 @@ export function rejectionOf(p: Promise<unknown>): Promise<unknown> {
     () => null,
     (err: unknown) => err,
   );
+}
+
+/** Paths of the log's segment files, oldest first. */
+export function segmentFiles(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((n) => n.endsWith(".seg"))
+    .sort()
+    .map((n) => join(dir, n));
+}
+
+/** The log as the files hold it right now (read-only replay, as a restart would see it). */
+export function onDisk(dir: string): { hardState: HardState; entries: Entry[]; snapshot: SnapshotMeta | null } {
+  const { replay } = scanLog(dir);
+  return { hardState: replay.hardState, entries: replay.entries, snapshot: replay.snapshot };
+}
+
+/** Every file in dir with its bytes, to prove a refused open changed nothing. */
+export function snapshotOfFiles(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const n of readdirSync(dir).sort()) out[n] = Bun.hash.crc32(readFileSync(join(dir, n))).toString(16) + ":" + statSync(join(dir, n)).size;
+  return out;
+}
+
+/** Where a segment's records end (a preallocated file is longer: zeros follow). */
+export function recordsEnd(path: string): number {
+  const buf = new Uint8Array(readFileSync(path));
+  let at = 0;
+  for (;;) {
+    const r = readRecordAt(buf, at);
+    if (r.kind !== "record") return at;
+    at = r.end;
+  }
+}
+
+/** Writes bytes where a segment's records end, as the next batch would. */
+export function writeAtRecordsEnd(path: string, bytes: Uint8Array): void {
+  const fd = openSync(path, "r+");
+  try {
+    writeSync(fd, bytes, 0, bytes.length, recordsEnd(path));
+  } finally {
+    closeSync(fd);
+  }
 }

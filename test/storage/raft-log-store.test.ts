@@ -1,21 +1,21 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { Database } from "bun:sqlite";
-import { RaftLogStore } from "../../src/storage/raft-log-store.ts";
-import { logDatabasePath } from "../../src/storage/log-database.ts";
+import { mkdirSync, readFileSync, statSync } from "node:fs";
+import { DEFAULT_PREALLOCATE_BYTES, RaftLogStore, type RaftLogStoreOptions } from "../../src/storage/raft-log-store.ts";
+import { segmentPath } from "../../src/storage/segment-format.ts";
 import { LogContractError, LogWriteFailedError } from "../../src/storage/storage-errors.ts";
 import type { LogWriterMode } from "../../src/storage/log-writer.ts";
 import type { Entry, HardState, SnapshotMeta } from "../../src/raft/types.ts";
-import { normal, normals, payloadFor, rejectionOf, tempDir, threeVoters } from "./log-store-helpers.ts";
+import { normal, normals, onDisk, payloadFor, recordsEnd, rejectionOf, segmentFiles, tempDir, threeVoters } from "./log-store-helpers.ts";
 
 const cleanups: (() => void | Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function openFresh(writer: LogWriterMode, fsync = true): Promise<{ store: RaftLogStore; dir: string }> {
+async function openFresh(writer: LogWriterMode, fsync = true, more: RaftLogStoreOptions = {}): Promise<{ store: RaftLogStore; dir: string }> {
   const t = tempDir();
   cleanups.push(t.cleanup);
-  const store = await RaftLogStore.open(t.dir, { writer, fsync });
+  const store = await RaftLogStore.open(t.dir, { writer, fsync, ...more });
   cleanups.push(() => store.close());
   store.load();
   return { store, dir: t.dir };
@@ -66,14 +66,10 @@ describe.each(["worker", "inline"] as const)("RaftLogStore (%s writer)", (writer
     await store.persist({ hardState: { term: 1, vote: "n1", commit: 3 } });
     expect(store.stats()).toMatchObject({ commits: commitsBefore, lazyHardStates: 1 });
     // Not on disk yet: a crash now restarts with commit 0, which Raft allows (commit is volatile).
-    const peek = new Database(logDatabasePath(dir), { readonly: true });
-    expect(JSON.parse(peek.query<{ value: string }, []>("SELECT value FROM state WHERE key = 'hardState'").get()!.value).commit).toBe(0);
-    peek.close();
+    expect(onDisk(dir).hardState.commit).toBe(0);
     await store.persist({ entries: normals(4, 4, 1) });
     expect(store.stats().commits).toBe(commitsBefore + 1);
-    const after = new Database(logDatabasePath(dir), { readonly: true });
-    expect(JSON.parse(after.query<{ value: string }, []>("SELECT value FROM state WHERE key = 'hardState'").get()!.value).commit).toBe(3);
-    after.close();
+    expect(onDisk(dir).hardState.commit).toBe(3);
   });
 
   test("a new term or vote is never deferred", async () => {
@@ -99,11 +95,16 @@ describe.each(["worker", "inline"] as const)("RaftLogStore (%s writer)", (writer
     expect((await reopen(store, dir, writer)).loaded.hardState).toEqual({ term: 5, vote: null, commit: 0 });
   });
 
-  test("an entry at an existing index replaces it and everything after it", async () => {
+  test("an entry at an existing index replaces it and everything after it, by appending", async () => {
     const { store, dir } = await openFresh(writer);
     await store.persist({ entries: normals(1, 10, 1) });
+    const seg = segmentPath(dir, 1);
+    const before = new Uint8Array(readFileSync(seg)).subarray(0, recordsEnd(seg));
     const replacement = [normal(6, 2, Uint8Array.of(6, 6)), normal(7, 2, Uint8Array.of(7, 7))];
     await store.persist({ entries: replacement });
+    // Nothing written earlier was rewritten: the conflicting suffix is superseded by records after it.
+    expect(recordsEnd(seg)).toBeGreaterThan(before.length);
+    expect(Bun.deepEquals(new Uint8Array(readFileSync(seg)).subarray(0, before.length), before)).toBe(true);
     expect(store.stats().lastIndex).toBe(7);
     expect(store.entries(1, 100)).toEqual([...normals(1, 5, 1), ...replacement]);
     const { loaded } = await reopen(store, dir, writer);
@@ -231,26 +232,95 @@ describe.each(["worker", "inline"] as const)("RaftLogStore (%s writer)", (writer
     expect(order).toEqual(["a", "b", "c"]);
     await Promise.all([a, b]);
     // What a resolved persist promised is on disk for any other reader.
-    const other = new Database(logDatabasePath(dir), { readonly: true });
-    cleanups.push(() => other.close());
-    expect(other.query("SELECT count(*) AS n FROM entries").get()).toEqual({ n: 51 });
+    expect(onDisk(dir).entries).toEqual(normals(1, 51, 1));
   });
 
-  test("writes are fsynced: the write connection runs WAL with synchronous=FULL", async () => {
+  test("writes are fdatasynced: the writer says so and counts one sync per batch, plus the directory for a new segment", async () => {
     const { store, dir } = await openFresh(writer);
-    expect(await store.pragmas()).toEqual({ journalMode: "wal", synchronous: "FULL" });
+    expect(await store.durability()).toMatchObject({ fsync: true, syncCall: "fdatasync" });
     await store.persist({ entries: normals(1, 3, 1) });
-    expect(store.stats()).toMatchObject({ fsync: true, fsyncs: 1, commits: 1 });
-    const other = new Database(logDatabasePath(dir), { readonly: true });
-    cleanups.push(() => other.close());
-    expect(other.query("PRAGMA journal_mode").get()).toEqual({ journal_mode: "wal" });
+    expect(store.stats()).toMatchObject({ fsync: true, fsyncs: 1, dirSyncs: 1, commits: 1, segments: 1 });
+    await store.persist({ entries: normals(4, 5, 1) });
+    expect(store.stats()).toMatchObject({ fsyncs: 2, dirSyncs: 1, commits: 2 });
+    expect(segmentFiles(dir)).toEqual([segmentPath(dir, 1)]);
   });
 
-  test("fsync: false is visible in pragmas and stats", async () => {
+  test("segments are preallocated with zeros ahead of the data, which a restart reads as the end of the log", async () => {
+    const { store, dir } = await openFresh(writer);
+    expect(await store.durability()).toMatchObject({ preallocateBytes: DEFAULT_PREALLOCATE_BYTES });
+    await store.persist({ entries: normals(1, 3, 1), hardState: { term: 1, vote: null, commit: 1 } });
+    const seg = segmentPath(dir, 1);
+    expect(statSync(seg).size).toBeGreaterThanOrEqual(recordsEnd(seg) + DEFAULT_PREALLOCATE_BYTES);
+    const { store: again, loaded } = await reopen(store, dir, writer);
+    expect(loaded.recovery.truncated).toBeNull();
+    expect(loaded.entries).toEqual(normals(1, 3, 1));
+    // Writing resumes where the records end, not at the end of the file.
+    await again.persist({ entries: normals(4, 4, 1) });
+    expect(onDisk(dir).entries).toEqual(normals(1, 4, 1));
+    expect(statSync(seg).size).toBeGreaterThanOrEqual(recordsEnd(seg));
+  });
+
+  test("fsync: false is visible in durability() and stats", async () => {
     const { store } = await openFresh(writer, false);
-    expect(await store.pragmas()).toEqual({ journalMode: "wal", synchronous: "OFF" });
+    expect(await store.durability()).toMatchObject({ fsync: false, syncCall: "none", preallocateBytes: 0 });
     await store.persist({ entries: normals(1, 3, 1) });
-    expect(store.stats()).toMatchObject({ fsync: false, fsyncs: 0, commits: 1 });
+    expect(store.stats()).toMatchObject({ fsync: false, fsyncs: 0, dirSyncs: 0, commits: 1 });
+  });
+
+  test("a full segment makes the next batch start a new one; the log reads back across segments", async () => {
+    const { store, dir } = await openFresh(writer, true, { segmentBytes: 800 });
+    for (let i = 1; i <= 60; i += 3) await store.persist({ entries: normals(i, i + 2, 1 + Math.floor(i / 20)), hardState: { term: 1 + Math.floor(i / 20), vote: "n1", commit: i - 1 } });
+    const files = segmentFiles(dir);
+    expect(files.length).toBeGreaterThan(3);
+    expect(store.stats().segments).toBe(files.length);
+    for (const f of files.slice(0, -1)) expect(recordsEnd(f)).toBeLessThan(800 + 400); // a batch may run past the limit, never the next one
+    // A rewrite that reaches back into an older segment is appended to the newest one.
+    await store.persist({ entries: normals(5, 6, 4), hardState: { term: 4, vote: "n2", commit: 4 } });
+    const expected = [...normals(1, 2, 1), ...normals(3, 3, 1), ...normals(4, 4, 1), ...normals(5, 6, 4)];
+    const { loaded } = await reopen(store, dir, writer);
+    expect(loaded.entries).toEqual(expected);
+    expect(loaded.hardState).toEqual({ term: 4, vote: "n2", commit: 4 });
+    expect(loaded.recovery).toMatchObject({ truncated: null, segments: files.length });
+  });
+
+  test("compaction deletes the segments it covers once durable, and a restart loads the same state", async () => {
+    const { store, dir } = await openFresh(writer, true, { segmentBytes: 600 });
+    for (let i = 1; i <= 90; i += 3) await store.persist({ entries: normals(i, i + 2, 2), hardState: { term: 2, vote: "n1", commit: i - 1 } });
+    const before = segmentFiles(dir);
+    expect(before.length).toBeGreaterThan(4);
+    store.compact(70, threeVoters);
+    await store.persist({ entries: normals(91, 91, 2) });
+    const after = segmentFiles(dir);
+    expect(after.length).toBeLessThan(before.length);
+    // The oldest went; what is left is the newest ones (plus at most one the last batch started).
+    const kept = after.filter((f) => before.includes(f));
+    expect(after.length - kept.length).toBeLessThanOrEqual(1);
+    expect(kept).toEqual(before.slice(before.length - kept.length));
+    expect(store.stats().segments).toBe(after.length);
+    const { store: again, loaded } = await reopen(store, dir, writer);
+    expect(loaded.snapshot).toEqual({ index: 70, term: 2, membership: threeVoters });
+    expect(loaded.entries).toEqual(normals(71, 91, 2));
+    expect(loaded.hardState).toEqual({ term: 2, vote: "n1", commit: 87 });
+    // And it keeps going: append, compact everything, restart.
+    await again.persist({ entries: normals(92, 95, 3), hardState: { term: 3, vote: null, commit: 95 } });
+    again.compact(95, threeVoters);
+    const { loaded: last } = await reopen(again, dir, writer);
+    expect(last.snapshot?.index).toBe(95);
+    expect(last.entries).toEqual([]);
+    expect(last.hardState).toEqual({ term: 3, vote: null, commit: 95 });
+  });
+
+  test("an installed snapshot that discards the log lets every older segment go", async () => {
+    const { store, dir } = await openFresh(writer, true, { segmentBytes: 400 });
+    for (let i = 1; i <= 40; i += 4) await store.persist({ entries: normals(i, i + 3, 1) });
+    expect(segmentFiles(dir).length).toBeGreaterThan(2);
+    const meta: SnapshotMeta = { index: 30, term: 5, membership: threeVoters };
+    await store.persist({ snapshot: meta, hardState: { term: 5, vote: null, commit: 30 } });
+    await store.persist({ entries: normals(31, 32, 5) });
+    expect(segmentFiles(dir).length).toBe(1);
+    const { loaded } = await reopen(store, dir, writer);
+    expect(loaded.snapshot).toEqual(meta);
+    expect(loaded.entries).toEqual(normals(31, 32, 5));
   });
 
   test("close waits for queued writes; later calls are refused", async () => {
@@ -269,13 +339,11 @@ describe.each(["worker", "inline"] as const)("RaftLogStore (%s writer)", (writer
     expect(() => store.load()).toThrow(LogContractError);
   });
 
-  test("a failed commit fails that persist and every later one", async () => {
-    const { store, dir } = await openFresh(writer);
+  test("a failed write fails that persist and every later one", async () => {
+    const { store, dir } = await openFresh(writer, true, { segmentBytes: 1 });
     await store.persist({ entries: normals(1, 2, 1) });
-    // Sabotage from outside: the writer's next INSERT finds no table.
-    const other = new Database(logDatabasePath(dir));
-    other.exec("DROP TABLE entries");
-    other.close();
+    // Sabotage from outside: the next batch starts segment 2, whose name is taken by a directory.
+    mkdirSync(segmentPath(dir, 2));
     const failed = store.persist({ entries: normals(3, 3, 1) });
     expect(await rejectionOf(failed)).toBeInstanceOf(LogWriteFailedError);
     expect(await rejectionOf(store.persist({ hardState: { term: 1, vote: null, commit: 0 } }))).toBeInstanceOf(LogWriteFailedError);
@@ -315,6 +383,29 @@ test("adaptive mode writes inline while following and in the Worker while leadin
   const { loaded } = await reopen(store, dir, "adaptive");
   expect(loaded.entries).toEqual([...normals(1, 3, 1), normal(4, 2), normal(5, 3)]);
   expect(loaded.hardState).toEqual({ term: 3, vote: "n2", commit: 4 });
+});
+
+test("the two writers taking turns batch by batch, across segment boundaries, write one consistent log", async () => {
+  const { store, dir } = await openFresh("adaptive", true, { segmentBytes: 700 });
+  const expected: Entry[] = [];
+  let term = 1;
+  for (let round = 0; round < 40; round++) {
+    store.useBackgroundWriter(round % 2 === 1 || round % 5 === 0);
+    // Every fourth round rewrites the last two entries under a new term, as a new leader's log would.
+    const first = round % 4 === 3 ? expected.length - 1 : expected.length + 1;
+    if (round % 4 === 3) term++;
+    const batch = normals(first, first + 2, term);
+    expected.length = first - 1;
+    expected.push(...batch);
+    const writes = [store.persist({ entries: batch.slice(0, 2) }), store.persist({ entries: batch.slice(2), hardState: { term, vote: "n1", commit: Math.max(0, first - 2) } })];
+    await Promise.all(writes);
+  }
+  expect(segmentFiles(dir).length).toBeGreaterThan(3);
+  expect(onDisk(dir).entries).toEqual(expected);
+  const { loaded } = await reopen(store, dir, "adaptive");
+  expect(loaded.entries).toEqual(expected);
+  expect(loaded.recovery.truncated).toBeNull();
+  expect(loaded.hardState.term).toBe(term);
 });
 
 test("useBackgroundWriter is a no-op for a fixed writer", async () => {
