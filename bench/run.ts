@@ -15,8 +15,8 @@ import type { ClientTransport } from "./load-generator.ts";
 import { markdownContention, markdownFailures, markdownTable, markdownTargets } from "./markdown-report.ts";
 import { loadAverage } from "./proc-stats.ts";
 import type { Measured, RowResult } from "./row-result.ts";
-import { runBulkRows, runIdle, runLoadScenario, type RunOptions } from "./scenario-runner.ts";
-import { ENVIRONMENTS, SCENARIOS, selectScenarios, type Scenario } from "./scenarios.ts";
+import { runBulkRows, runIdle, runLoadScenario, warmUpEnvironment, type RunOptions } from "./scenario-runner.ts";
+import { ENVIRONMENTS, SCENARIOS, selectScenarios, type LoadScenario, type Scenario } from "./scenarios.ts";
 import { checkTargets, targetsTouching } from "./targets.ts";
 
 const HELP = `quorumlite bench — the benchmark suite (bench/README.md)
@@ -28,6 +28,8 @@ const HELP = `quorumlite bench — the benchmark suite (bench/README.md)
                        itself: --only local-1 runs local-1, not local-16); e.g. --only etcd,geo-
   --duration S         measured seconds per scenario (default 5; --quick 1)
   --warmup S           discarded warm-up seconds per scenario (default 1; --quick 0.3)
+  --env-warmup S       unmeasured load on each freshly started environment, spread over its load
+                       rows, so the servers' JIT has compiled their hot paths (default 15; --quick 0)
   --generators N       load-generator processes per scenario (default 1)
   --transport T        socket (raw keep-alive HTTP/1.1, default) or fetch (Bun's fetch)
   --json PATH          where to write the JSON results (default bench/results/latest.json)
@@ -45,6 +47,7 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
         only: { type: "string" },
         duration: { type: "string" },
         warmup: { type: "string" },
+        "env-warmup": { type: "string" },
         generators: { type: "string", default: "1" },
         transport: { type: "string", default: "socket" },
         json: { type: "string", default: DEFAULT_JSON },
@@ -85,6 +88,7 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
     opts = {
       durationMs: seconds(values.duration, values.quick ? 1 : 5, "--duration"),
       warmupMs: seconds(values.warmup, values.quick ? 0.3 : 1, "--warmup"),
+      envWarmupMs: seconds(values["env-warmup"], values.quick ? 0 : 15, "--env-warmup"),
       generators: Math.max(1, Number(values.generators) || 1),
       transport,
     };
@@ -96,7 +100,7 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
   const log = (line: string) => console.error(`[bench] ${line}`);
   const started = new Date();
   const loadBefore = loadAverage();
-  log(`${selected.length} scenarios, ${opts.durationMs / 1000} s each after ${opts.warmupMs / 1000} s warm-up; ${cpus().length} cores shared by servers and generator; load average ${loadBefore}`);
+  log(`${selected.length} scenarios, ${opts.durationMs / 1000} s each after ${opts.warmupMs / 1000} s warm-up (and ${opts.envWarmupMs / 1000} s per environment); ${cpus().length} cores shared by servers and generator; load average ${loadBefore}`);
   const root = mkdtempSync(join(tmpdir(), "quorumlite-bench-"));
   const rows: RowResult[] = [];
   const notes: Record<string, string> = {};
@@ -130,6 +134,11 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
       current = cluster;
       log(`${env.name} up in ${((performance.now() - t0) / 1000).toFixed(1)} s (${notes[env.name]})`);
       try {
+        const loads = scenarios.filter((s): s is LoadScenario => s.kind === "load");
+        if (opts.envWarmupMs > 0 && loads.length > 0) {
+          log(`${env.name}: ${opts.envWarmupMs / 1000} s of unmeasured warm-up load over its ${loads.length} load rows`);
+          await warmUpEnvironment(loads, cluster, opts);
+        }
         for (const s of scenarios) {
           if (stopping) break;
           try {
@@ -167,7 +176,7 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
     `## quorumlite benchmark — ${finished.toISOString()}`,
     "",
     `Command: \`bun bench/run.ts ${argv.join(" ")}\`. ${cpus().length} cores (${cpus()[0]?.model ?? "?"}) shared by every server process and the load generator; ` +
-      `${opts.durationMs / 1000} s measured per row after ${opts.warmupMs / 1000} s warm-up; ${opts.generators} generator process(es), ${opts.transport} clients; ` +
+      `${opts.durationMs / 1000} s measured per row after ${opts.warmupMs / 1000} s warm-up, each environment first warmed up for ${opts.envWarmupMs / 1000} s; ${opts.generators} generator process(es), ${opts.transport} clients; ` +
       `load average before ${loadBefore}, after ${loadAverage()}. ${Object.values(notes).join("; ")}.`,
     "Throughput counts successful requests (statements for batches); RSS: `*` marks the leader; CPU: average cores busy during the window — servers / load generator / everything else on the machine.",
     ...(otherCores > 0.25
