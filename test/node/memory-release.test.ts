@@ -101,10 +101,14 @@ describe("startMemoryRelease", () => {
     let work = 0;
     let now = 0;
     let collections = 0;
+    let samples = 0;
     const releaser = startMemoryRelease(
       {
         work: () => work,
-        sample: () => ({ rssBytes: rss, heapBytes: heap }),
+        sample: () => {
+          samples++;
+          return { rssBytes: rss, heapBytes: heap };
+        },
         now: () => now,
         collect: () => {
           collections++;
@@ -123,7 +127,10 @@ describe("startMemoryRelease", () => {
       rss = 140 * MB;
       heap = 40 * MB;
       work = 10_000;
-      expect(tick()).toBeNull();
+      const sampled = samples;
+      expect(tick()).toBeNull(); // busy: memory is not even read
+      expect(samples).toBe(sampled);
+      expect(tick()).toBeNull(); // quiet, but the heap moved since the last reading
       expect(tick()).toBeNull();
       const report = tick();
       expect(collections).toBe(1);
