@@ -82,7 +82,10 @@ export class FrameReader {
         onFrame(chunk.subarray(pos, pos + length));
         pos += length;
       } else {
-        this.partial = new Uint8Array(length);
+        // Not zero-filled (every byte is written before the frame is handed out): large batch
+        // frames span many chunks, and zeroing them showed in followers' profiles.
+        const buf = Buffer.allocUnsafeSlow(length);
+        this.partial = new Uint8Array(buf.buffer, buf.byteOffset, length);
         this.partialFill = 0;
       }
     }
