@@ -50,7 +50,7 @@ for (let round = 0; round <= rounds; round++) {
   const commands = Array.from({ length: entries }, () => entryCommand(seq++));
   const statements = entries * BATCH_STATEMENTS;
   let start = process.cpuUsage();
-  const encoded = commands.map(encodeCommand);
+  const encoded = commands.map((c) => encodeCommand(c));
   const encode = cpuSince(start) / statements;
   // As a node does: decode the entries of one apply call, apply them, drop them.
   let decodeUs = 0;

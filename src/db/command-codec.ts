@@ -25,6 +25,10 @@ import { ByteReader, ByteWriter, DecodeError } from "./byte-codec.ts";
 const VERSION = 2;
 /** Entries written before SQL texts were shared within a command. */
 const VERSION_INLINE_SQL = 1;
+
+/** The newest command version this build writes and reads (it reads every older one too). */
+export const COMMAND_VERSION = VERSION;
+export type CommandVersion = typeof VERSION_INLINE_SQL | typeof VERSION;
 const KIND_STATEMENTS = 1;
 const KIND_BATCH = 2;
 /** Conditions nest; a decoder must not recurse without bound on hostile input. */
@@ -56,10 +60,14 @@ class SqlTable {
   }
 }
 
-function writeStatement(w: ByteWriter, s: Statement, sqls: SqlTable): void {
-  const ref = sqls.refOf(s.sql);
-  w.varuint(ref);
-  if (ref === 0) w.string(s.sql);
+/** `sqls` null: version 1, every SQL text inline. */
+function writeStatement(w: ByteWriter, s: Statement, sqls: SqlTable | null): void {
+  if (sqls === null) w.string(s.sql);
+  else {
+    const ref = sqls.refOf(s.sql);
+    w.varuint(ref);
+    if (ref === 0) w.string(s.sql);
+  }
   const args = s.args;
   if (args === undefined) w.u8(0);
   else if (Array.isArray(args)) {
@@ -178,13 +186,17 @@ export class UnknownCommandVersionError extends DecodeError {
   }
 }
 
-export function encodeCommand(c: Command): Uint8Array {
-  return ByteWriter.encode((w) => writeCommand(w, c));
+/**
+ * `version` 1 is for a cluster that still has a replica of a build that reads
+ * only version 1 (a rolling upgrade: see the node's command version gate).
+ */
+export function encodeCommand(c: Command, version: CommandVersion = VERSION): Uint8Array {
+  return ByteWriter.encode((w) => writeCommand(w, c, version));
 }
 
-function writeCommand(w: ByteWriter, c: Command): void {
-  const sqls = new SqlTable();
-  w.u8(VERSION);
+function writeCommand(w: ByteWriter, c: Command, version: CommandVersion): void {
+  const sqls = version === VERSION ? new SqlTable() : null;
+  w.u8(version);
   w.u8(c.kind === "statements" ? KIND_STATEMENTS : KIND_BATCH);
   w.f64(c.stamp.now);
   w.f64(c.stamp.seed);

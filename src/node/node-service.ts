@@ -5,7 +5,7 @@
  */
 import type { Durability } from "../raft/types.ts";
 import type { BatchStep, CommandOutcome, Stamp } from "../db/command.ts";
-import { encodeCommand } from "../db/command-codec.ts";
+import { encodeCommand, type CommandVersion } from "../db/command-codec.ts";
 import type { StateMachine } from "../db/state-machine.ts";
 import type { RaftDriver } from "./raft-driver.ts";
 import { LeaderInteractiveTx } from "./interactive-tx.ts";
@@ -26,6 +26,8 @@ export interface NodeServiceOptions {
   /** How long a request waits out an election before answering 503 with Retry-After. */
   readonly leaderWaitMs: number;
   readonly random: () => number;
+  /** The command version to propose in: the newest every replica can apply (see PeerDirectory.commandVersion). */
+  readonly commandVersion: () => CommandVersion;
 }
 
 export class NodeService implements SqlService {
@@ -152,7 +154,7 @@ export class NodeService implements SqlService {
   }
 
   private async proposeAsLeader(cmd: CommandInput, stamp: Stamp, options: WriteOptions, deadline: number): Promise<Applied<CommandOutcome>> {
-    const r = this.driver.raft.propose(encodeCommand({ ...cmd, stamp }));
+    const r = this.driver.raft.propose(encodeCommand({ ...cmd, stamp }, this.opts.commandVersion()));
     if (!r.ok) {
       if (r.reason === "not-leader" || r.reason === "transferring") throw this.notLeader();
       throw new ServiceError("timeout", `write refused: ${r.reason}`);

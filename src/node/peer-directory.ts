@@ -17,6 +17,7 @@ export class PeerDirectory {
   private members: readonly Member[] = [];
   private readonly learnedHttp = new Map<string, string>();
   private readonly learnedRegion = new Map<string, string>();
+  private readonly learnedCommandVersion = new Map<string, number>();
   /** Addresses told to a joining node before its log holds the configuration. */
   private readonly hinted = new Map<string, PeerInfo>();
   private current: Membership | null = null;
@@ -43,9 +44,23 @@ export class PeerDirectory {
     return added;
   }
 
-  learn(id: string, info: { httpAddr?: string; region?: string }): void {
+  learn(id: string, info: { httpAddr?: string; region?: string; commandVersion?: number }): void {
     if (info.httpAddr) this.learnedHttp.set(id, info.httpAddr);
     if (info.region) this.learnedRegion.set(id, info.region);
+    if (typeof info.commandVersion === "number" && Number.isSafeInteger(info.commandVersion)) this.learnedCommandVersion.set(id, info.commandVersion);
+  }
+
+  /**
+   * The newest command version every other member reads, at most `newest`
+   * (this build's). A member that has not said — not asked yet, or a build
+   * from before versions were advertised — counts as version 1: a rolling
+   * upgrade keeps writing what the old replicas can apply, and switches once
+   * the last of them answers as upgraded.
+   */
+  commandVersion(newest: number): number {
+    let v = newest;
+    for (const p of this.others()) v = Math.min(v, this.learnedCommandVersion.get(p.id) ?? 1);
+    return v;
   }
 
   get(id: string): PeerInfo | null {
@@ -78,10 +93,10 @@ export class PeerDirectory {
     return [...members, ...[...this.hinted.values()].filter((p) => !known.has(p.id))];
   }
 
-  /** Peers whose HTTP URL or region we have not learned yet. */
+  /** Peers whose HTTP URL, region or command version we have not learned yet. */
   unknown(): string[] {
     return this.others()
-      .filter((p) => p.httpAddr === null || p.region === "")
+      .filter((p) => p.httpAddr === null || p.region === "" || !this.learnedCommandVersion.has(p.id))
       .map((p) => p.id);
   }
 }

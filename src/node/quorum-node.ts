@@ -31,6 +31,7 @@ import { LeaderPlacement } from "./leader-placement.ts";
 import { NodeMetrics } from "./node-metrics.ts";
 import { adminOperation, type AdminRequest } from "./admin-operations.ts";
 import type { NodeView, StatusView } from "./node-view.ts";
+import { COMMAND_VERSION } from "../db/command-codec.ts";
 
 export interface QuorumNodeConfig {
   readonly id: string;
@@ -116,6 +117,7 @@ export class QuorumNode implements NodeView {
       readTimeoutMs: config.readTimeoutMs ?? 5_000,
       leaderWaitMs: 3_000,
       random: Math.random,
+      commandVersion: () => (this.directory.commandVersion(COMMAND_VERSION) >= COMMAND_VERSION ? COMMAND_VERSION : 1),
     });
     this.placement = new LeaderPlacement(raft, config.preferredRegion, (id) => this.directory.get(id)?.region ?? "");
     this.driver.onAfterPass(() => {
@@ -297,7 +299,7 @@ export class QuorumNode implements NodeView {
       this.transport
         .request(id, "info", encodeRpc({}), 2_000)
         .then((r) => {
-          const v = unwrapReply(r.body) as { httpAddr?: string; region?: string };
+          const v = unwrapReply(r.body) as { httpAddr?: string; region?: string; commandVersion?: number };
           this.directory.learn(id, v);
         })
         .catch(() => {});
@@ -321,7 +323,7 @@ export class QuorumNode implements NodeView {
       const req = decodeRpc(body) as Record<string, unknown>;
       switch (path) {
         case "info":
-          return { status: 200, body: replyOk({ id: this.config.id, region: this.config.region, httpAddr: this.config.httpAdvertise }) };
+          return { status: 200, body: replyOk({ id: this.config.id, region: this.config.region, httpAddr: this.config.httpAdvertise, commandVersion: COMMAND_VERSION }) };
         case "write": {
           const r = await this.service.writeAsLeader(req.cmd as CommandInput, req.options as WriteOptions);
           return { status: 200, body: replyOk(r) };

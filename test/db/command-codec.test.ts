@@ -90,6 +90,8 @@ describe("command codec", () => {
     };
     const v1 = new Uint8Array([1, 1, ...f64(stamp.now), ...f64(stamp.seed), 0, 1, 2, ...text("SELECT ?"), 1, 1, 1, 14, ...text("SELECT ?"), 1, 1, 4, ...text("é")]);
     expect(decodeCommand(v1)).toEqual({ kind: "statements", transaction: true, stamp, statements: [{ sql: "SELECT ?", args: [7] }, { sql: "SELECT ?", args: ["é"] }] });
+    // …and writes them, byte for byte as the previous build did, for a cluster that still runs it.
+    expect(encodeCommand(decodeCommand(v1), 1)).toEqual(v1);
   });
 
   test("rejects a reference to a SQL text it has not seen, and invalid UTF-8", () => {
