@@ -10,7 +10,6 @@
  * (Raft thesis §6.3).
  */
 import { Database } from "bun:sqlite";
-import { existsSync } from "node:fs";
 import type { BatchStep, Command, CommandOutcome, Stamp } from "./command.ts";
 import { CommandRolledBack, runCommand } from "./command-runner.ts";
 import { CommandClock, installDeterministicFunctions } from "./deterministic-functions.ts";
@@ -18,7 +17,7 @@ import { createInternalSchema, readAppliedIndex, writeAppliedIndex } from "./int
 import { isReadOnlySql, readBatch } from "./read-session.ts";
 import { RequestLog } from "./request-log.ts";
 import { ScratchTransaction, type Scratch } from "./scratch-transaction.ts";
-import { copyDatabaseFile, fsyncFile, installDatabaseFile, readSnapshotIndex } from "./snapshot-file.ts";
+import { copyDatabaseFile, fsyncFileAsync, installDatabaseFile, readSnapshotIndex } from "./snapshot-file.ts";
 import { SqlConnection } from "./sql-connection.ts";
 import { StateMachineFault } from "./sqlite-errors.ts";
 import { WriteSession } from "./write-session.ts";
@@ -292,12 +291,18 @@ export class StateMachine {
    * SQLite syncs the database file after each completed checkpoint, and
    * committed transactions not yet checkpointed sit in the WAL: fsyncing both
    * files covers everything committed, without taking any SQLite lock (an
-   * open scratch or a snapshot copy cannot block it).
+   * open scratch or a snapshot copy cannot block it). The fsyncs run off the
+   * event loop: under a batch load they took milliseconds, every couple of
+   * seconds, on a node's only JS thread. What counts is what was applied
+   * when this was called: later applies may or may not be covered.
    */
-  checkpoint(): void {
+  async checkpoint(): Promise<void> {
     this.assertOpen();
-    fsyncFile(this.path);
-    if (existsSync(`${this.path}-wal`)) fsyncFile(`${this.path}-wal`);
+    // No WAL (never written, or a snapshot install removed it meanwhile): nothing is waiting in one.
+    const wal = fsyncFileAsync(`${this.path}-wal`).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== "ENOENT") throw e;
+    });
+    await Promise.all([fsyncFileAsync(this.path), wal]);
   }
 
   private closeConnections(): void {

@@ -69,6 +69,9 @@ export class QuorumNode implements NodeView {
   private readonly directory: PeerDirectory;
   private readonly placement: LeaderPlacement;
   private lastCompact = 0;
+  /** A compaction waits for its checkpoint's fsyncs (off the event loop); one at a time. */
+  private compacting = false;
+  private stopped = false;
   private readonly logBytes = new LogBytesBudget(LOG_BYTES_BUDGET, LOG_BYTES_KEEP);
   private infoAsked = new Map<string, number>();
   private lastInfoRound = 0;
@@ -175,6 +178,7 @@ export class QuorumNode implements NodeView {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     this.driver.stop();
     await this.transport.stop();
     this.checkpointer.close();
@@ -380,6 +384,7 @@ export class QuorumNode implements NodeView {
   }
 
   private maybeCompact(): void {
+    if (this.compacting) return;
     const applied = this.driver.appliedIndex;
     const byCount = applied - this.lastCompact >= (this.config.snapshotThreshold ?? 10_000);
     const byBytes = this.logBytes.overBudget();
@@ -389,10 +394,20 @@ export class QuorumNode implements NodeView {
     upTo = Math.min(upTo, applied);
     if (upTo <= this.raft.status().firstIndex) return;
     this.lastCompact = applied;
-    // The log may only drop what the database holds durably: checkpoint first.
-    this.sm.checkpoint();
-    const meta = this.raft.compact(upTo);
-    if (meta) this.store.compact(meta.index, meta.membership);
-    this.logBytes.compacted(meta?.index ?? upTo);
+    this.compacting = true;
+    // The log may only drop what the database holds durably: checkpoint first (everything up to
+    // `upTo` was applied before it started). raft.compact clamps to what is still safe by then.
+    this.sm
+      .checkpoint()
+      .then(() => {
+        if (this.stopped) return;
+        const meta = this.raft.compact(upTo);
+        if (meta) this.store.compact(meta.index, meta.membership);
+        this.logBytes.compacted(meta?.index ?? upTo);
+      })
+      .catch((e: unknown) => this.log(`log compaction skipped: ${e instanceof Error ? e.message : String(e)}`))
+      .finally(() => {
+        this.compacting = false;
+      });
   }
 }

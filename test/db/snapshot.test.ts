@@ -93,15 +93,15 @@ describe("snapshots", () => {
     sm.close();
   });
 
-  test("checkpoint() takes no SQLite lock: it completes while a scratch holds the writer", () => {
+  test("checkpoint() takes no SQLite lock: it completes while a scratch holds the writer", async () => {
     const dir = tempDir();
     const sm = StateMachine.open(join(dir, "db.sqlite"), { fsync: false });
     sm.applyEntries([{ index: 1, command: stmts(["CREATE TABLE t (x)", "INSERT INTO t VALUES (1)"]) }]);
     const scratch = sm.beginScratch(STAMP);
     scratch.execute({ sql: "INSERT INTO t VALUES (2)" });
-    sm.checkpoint();
+    await sm.checkpoint();
     scratch.rollback();
     sm.close();
-    expect(() => sm.checkpoint()).toThrow(/closed/);
+    await expect(sm.checkpoint()).rejects.toThrow(/closed/);
   });
 });
