@@ -10,7 +10,8 @@
  * index, StorageCorruptionError at or below it, nothing changed).
  */
 import { Database } from "bun:sqlite";
-import { closeSync, existsSync, fsyncSync, openSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, renameSync } from "node:fs";
+import { fsyncPath, replaceFileDurably } from "./durable-files.ts";
 import { join } from "node:path";
 import type { Entry, HardState, SnapshotMeta } from "../raft/types.ts";
 import { decodeEntry } from "./entry-codec.ts";
@@ -84,15 +85,6 @@ function readLegacyLog(db: Database): LegacyLog {
   return { hardState: hs, snapshot: snap, entries, truncated };
 }
 
-function fsyncPath(path: string): void {
-  const fd = openSync(path, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /**
  * Converts dir/raft.db into segment 1 if the directory has no segments yet.
  * Returns whether it did, and any tail the old checks cut.
@@ -115,11 +107,7 @@ export function migrateLegacyLog(dir: string, hasSegments: boolean): { migrated:
     ops,
   );
   sealRecords(records);
-  const tmp = `${segmentPath(dir, 1)}.tmp`;
-  writeFileSync(tmp, records);
-  fsyncPath(tmp);
-  renameSync(tmp, segmentPath(dir, 1));
-  fsyncPath(dir);
+  replaceFileDurably(dir, segmentPath(dir, 1), records);
   for (const suffix of ["", "-wal", "-shm"]) {
     if (existsSync(dbPath + suffix)) renameSync(dbPath + suffix, `${dbPath}.migrated${suffix}`);
   }

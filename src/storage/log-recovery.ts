@@ -13,7 +13,8 @@
  * followed by the hard state that committed it). A damaged hard state or
  * snapshot record that was written whole (not torn) also throws.
  */
-import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, unlinkSync } from "node:fs";
+import { fsyncPath, replaceFileDurably } from "./durable-files.ts";
 import type { Entry, HardState, Index, SnapshotMeta } from "../raft/types.ts";
 import { LogReplay } from "./log-replay.ts";
 import {
@@ -215,16 +216,6 @@ function afterDamage(dir: string, p: Problem, laterSegments: readonly number[]):
   return { commit, entries, state: hardState ? [...snapshots, hardState] : snapshots };
 }
 
-/** Replaces a segment's content atomically (write a temporary file, sync, rename over it). */
-function rewriteSegment(dir: string, seq: number, content: Uint8Array): void {
-  const path = segmentPath(dir, seq);
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, content);
-  syncPath(tmp);
-  renameSync(tmp, path);
-  syncPath(dir);
-}
-
 /** Framed, sealed records. */
 function recordsOf(list: readonly { readonly type: RecordType; readonly payload: Uint8Array }[]): Uint8Array {
   let size = 0;
@@ -239,16 +230,6 @@ function recordsOf(list: readonly { readonly type: RecordType; readonly payload:
   }
   sealRecords(out);
   return out;
-}
-
-function syncPath(path: string, truncateTo?: number): void {
-  const fd = openSync(path, truncateTo === undefined ? "r" : "r+");
-  try {
-    if (truncateTo !== undefined) ftruncateSync(fd, truncateTo);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 export function recoverLog(dir: string): { log: RecoveredLog; layout: LogLayout } {
@@ -281,7 +262,7 @@ export function recoverLog(dir: string): { log: RecoveredLog; layout: LogLayout 
     // followed the damage), then the later segments newest first: a crash in between leaves a log
     // that the next open repairs the same way.
     if (damage.state.length === 0 && p.offset > 0) {
-      syncPath(segmentPath(dir, p.seq), p.offset);
+      fsyncPath(segmentPath(dir, p.seq), p.offset);
       tailBytes = p.offset;
     } else if (damage.state.length === 0 && segments.length > 1) {
       unlinkSync(segmentPath(dir, p.seq));
@@ -293,18 +274,18 @@ export function recoverLog(dir: string): { log: RecoveredLog; layout: LogLayout 
       const content = new Uint8Array(prefix.length + extra.length);
       content.set(prefix);
       content.set(extra, prefix.length);
-      rewriteSegment(dir, p.seq, content);
+      replaceFileDurably(dir, segmentPath(dir, p.seq), content);
       tailBytes = content.length;
     }
     for (const seq of later.reverse()) unlinkSync(segmentPath(dir, seq));
-    syncPath(dir);
+    fsyncPath(dir);
     truncated = { fromIndex, dropped: damage.entries, reason: p.reason };
   } else {
     replay.finish();
   }
   if (scan.stale.length > 0) {
     for (const seq of scan.stale) unlinkSync(segmentPath(dir, seq));
-    syncPath(dir);
+    fsyncPath(dir);
   }
   return {
     log: {

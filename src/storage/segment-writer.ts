@@ -6,7 +6,8 @@
  * batch at a time (RaftLogStore guarantees it), so nothing here caches a file
  * position: the store says which segment and at which offset every batch goes.
  */
-import { closeSync, fdatasyncSync, fstatSync, fsyncSync, mkdirSync, openSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fdatasyncSync, fstatSync, mkdirSync, openSync, unlinkSync, writeSync } from "node:fs";
+import { fsyncPath } from "./durable-files.ts";
 import { sealRecords, segmentPath } from "./segment-format.ts";
 
 export interface SegmentWriterOptions {
@@ -85,14 +86,14 @@ export class SegmentFileWriter {
       fdatasyncSync(fd);
       syncs++;
       if (w.create) {
-        this.syncDir();
+        fsyncPath(this.dir);
         dirSyncs++;
       }
     }
     if (w.unlink.length > 0) {
       for (const seq of w.unlink) unlinkSync(segmentPath(this.dir, seq));
       if (this.options.fsync) {
-        this.syncDir();
+        fsyncPath(this.dir);
         dirSyncs++;
       }
     }
@@ -120,14 +121,5 @@ export class SegmentFileWriter {
     let at = this.knownSize;
     while (at < to) at += writeSync(fd, zeros, 0, Math.min(zeros.length, to - at), at);
     this.knownSize = to;
-  }
-
-  private syncDir(): void {
-    const dfd = openSync(this.dir, "r");
-    try {
-      fsyncSync(dfd);
-    } finally {
-      closeSync(dfd);
-    }
   }
 }
