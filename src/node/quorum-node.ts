@@ -15,11 +15,6 @@ import { PeerTransport } from "../transport/peer-transport.ts";
 import type { BatchStep } from "../db/command.ts";
 import { RaftDriver } from "./raft-driver.ts";
 import { LogBytesBudget } from "./log-bytes-budget.ts";
-
-/** Compact once this many bytes of entries were applied since the last compaction… */
-const LOG_BYTES_BUDGET = 16 * 1024 * 1024;
-/** …keeping about this many bytes of the newest applied entries for followers that lag a little. */
-const LOG_BYTES_KEEP = 4 * 1024 * 1024;
 import { NodeService } from "./node-service.ts";
 import type { LeaderLink } from "./node-service.ts";
 import { PeerDirectory } from "./peer-directory.ts";
@@ -32,6 +27,11 @@ import { NodeMetrics } from "./node-metrics.ts";
 import { adminOperation, type AdminRequest } from "./admin-operations.ts";
 import type { NodeView, StatusView } from "./node-view.ts";
 import { COMMAND_VERSION } from "../db/command-codec.ts";
+
+/** Compact once this many bytes of entries were applied since the last compaction… */
+const LOG_BYTES_BUDGET = 16 * 1024 * 1024;
+/** …keeping about this many bytes of the newest applied entries for followers that lag a little. */
+const LOG_BYTES_KEEP = 4 * 1024 * 1024;
 
 export interface QuorumNodeConfig {
   readonly id: string;
@@ -59,7 +59,6 @@ export interface QuorumNodeConfig {
   readonly snapshotKeep?: number;
   readonly log?: (line: string) => void;
 }
-
 
 export class QuorumNode implements NodeView {
   readonly service: NodeService;
@@ -390,8 +389,8 @@ export class QuorumNode implements NodeView {
     const byBytes = this.logBytes.overBudget();
     if (!byCount && !byBytes) return;
     let upTo = applied - (this.config.snapshotKeep ?? 2_000);
+    // compactionPoint() is an applied index, so upTo never passes `applied`.
     if (byBytes) upTo = Math.max(upTo, this.logBytes.compactionPoint());
-    upTo = Math.min(upTo, applied);
     if (upTo <= this.raft.status().firstIndex) return;
     this.lastCompact = applied;
     this.compacting = true;
