@@ -102,13 +102,12 @@ export function encodedEntrySize(e: Entry): number {
 }
 
 /**
- * Writes encodeEntry(e) into `out` at `offset` (room for encodedEntrySize(e)
- * bytes must be there) and returns the offset after it: the peer wire writes
- * entries straight into its frame instead of allocating each one first.
+ * Writes encodeEntry(e) into `out` at `offset` and returns the offset after
+ * it: the peer wire and the log write entries straight into their buffers
+ * instead of allocating each one first. Call encodedEntrySize(e) first: it
+ * checks the entry and gives the room to leave, so this does not check again.
  */
 export function writeEntry(out: Uint8Array, offset: number, e: Entry): number {
-  assertUint(e.term, "term");
-  assertUint(e.index, "index");
   out[offset] = tagOf(e);
   let off = writeVarint(out, offset + 1, e.term);
   off = writeVarint(out, off, e.index);
