@@ -31,8 +31,21 @@ async function renderedDom(url: string): Promise<string> {
   }
 }
 
+/**
+ * A node learns its peers' HTTP addresses from their `info` answers, retried every
+ * couple of seconds: until then the page rightly shows a peer as unreachable.
+ */
+async function untilNodeSeesEveryPeer(url: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const view = (await (await fetch(`${url}/dashboard/cluster`)).json()) as { nodes: { ok: boolean }[] };
+    if (view.nodes.every((n) => n.ok)) return;
+    await Bun.sleep(100);
+  }
+}
+
 test.skipIf(!chromium)("headless Chromium renders every node, the leader and the placement reason", async () => {
   const leader = await cluster.leader();
+  await untilNodeSeesEveryPeer(cluster.url("n2"));
   const dom = await renderedDom(`${cluster.url("n2")}/`);
   for (const s of cluster.specs) expect(dom).toContain(`data-node="${s.id}"`);
   expect(dom).toMatch(new RegExp(`leader: <b>${leader} `));
