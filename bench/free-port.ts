@@ -1,7 +1,14 @@
 /** A TCP port on 127.0.0.1 that nothing listens on right now (the kernel picks it). */
 import { createServer } from "node:net";
 
-export function freePort(): Promise<number> {
+/**
+ * Ports this process already handed out. The kernel may pick a port again as
+ * soon as the probe socket closes, so two calls in a row (a node's HTTP and
+ * Raft ports) could get the same one before either is listened on.
+ */
+const handedOut = new Set<number>();
+
+function kernelPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once("error", reject);
@@ -10,4 +17,14 @@ export function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await kernelPort();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }

@@ -4,10 +4,11 @@
  * sockets on 127.0.0.1. Nodes can be killed with SIGKILL and restarted.
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
+
+import { freePort } from "../../bench/free-port.ts";
 
 const MAIN = resolve(import.meta.dir, "../../src/cli/main.ts");
 
@@ -30,16 +31,6 @@ export interface ClusterOptions {
   readonly extraArgs?: readonly string[];
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once("error", rej);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
 export class TestCluster {
   readonly procs = new Map<string, Subprocess>();
