@@ -54,7 +54,13 @@ export class TestCluster {
     }
     const c = new TestCluster(root, specs, opts, opts.secret ?? "test-secret");
     for (const s of specs) c.spawn(s.id);
-    await c.waitForLeader();
+    try {
+      await c.waitForLeader();
+    } catch (e) {
+      // The test gets no cluster to stop: its nodes must not outlive it.
+      await c.stop();
+      throw e;
+    }
     return c;
   }
 
