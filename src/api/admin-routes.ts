@@ -32,11 +32,11 @@ export function adminRoutes(node: NodeView): Hono {
     if (!body.ok) return jsonError(body.status, { message: body.message, code: "bad-request" });
     return run({ op: "transfer", ...(body.value as object) });
   });
-  app.get("/admin/backup", () => {
+  app.get("/admin/backup", async () => {
     const dir = mkdtempSync(join(tmpdir(), "quorumlite-backup-"));
     const file = join(dir, "backup.sqlite");
     try {
-      const { appliedIndex } = node.backupTo(file);
+      const { appliedIndex } = await node.backupTo(file);
       const data = Bun.file(file);
       // Stream the file, then remove the temporary copy once it has been read.
       const stream = data.stream();

@@ -17,7 +17,7 @@ import { createInternalSchema, readAppliedIndex, writeAppliedIndex } from "./int
 import { isReadOnlySql, readBatch } from "./read-session.ts";
 import { RequestLog } from "./request-log.ts";
 import { ScratchTransaction, type Scratch } from "./scratch-transaction.ts";
-import { copyDatabaseFile, fsyncFileAsync, installDatabaseFile, readSnapshotIndex } from "./snapshot-file.ts";
+import { copyDatabaseFileOffThread, fsyncFileAsync, installDatabaseFile, readSnapshotIndex } from "./snapshot-file.ts";
 import { SqlConnection } from "./sql-connection.ts";
 import { StateMachineFault } from "./sqlite-errors.ts";
 import { WriteSession } from "./write-session.ts";
@@ -99,6 +99,8 @@ export class StateMachine {
   private applied: number;
   private scratch: ScratchTransaction | null = null;
   private readonly clock = new CommandClock();
+  /** writeSnapshot copies in progress (each settles, never rejects). */
+  private readonly copies = new Set<Promise<void>>();
 
   private constructor(
     readonly path: string,
@@ -262,11 +264,27 @@ export class StateMachine {
   /**
    * Writes a consistent copy of the committed database to `toPath` (atomic
    * replace, fsynced) and returns the applied index it reflects. Bounded
-   * memory (VACUUM INTO), and the writer stays free meanwhile.
+   * memory (VACUUM INTO), on a thread of its own: the writer and the event
+   * loop stay free meanwhile.
    */
-  writeSnapshot(toPath: string): { appliedIndex: number } {
+  async writeSnapshot(toPath: string): Promise<{ appliedIndex: number }> {
     this.assertOpen();
-    return copyDatabaseFile(this.path, toPath);
+    const copy = copyDatabaseFileOffThread(this.path, toPath);
+    const settled = copy.then(
+      () => {},
+      () => {},
+    );
+    this.copies.add(settled);
+    try {
+      return await copy;
+    } finally {
+      this.copies.delete(settled);
+    }
+  }
+
+  /** Resolves once no writeSnapshot copy is reading the database file: restoreSnapshot replaces that file. */
+  async snapshotCopiesSettled(): Promise<void> {
+    while (this.copies.size > 0) await Promise.all(this.copies);
   }
 
   /**
@@ -276,6 +294,8 @@ export class StateMachine {
    */
   restoreSnapshot(fromPath: string): void {
     this.assertOpen();
+    // A copy still reading the old file would get it swapped (and its -wal removed) under it.
+    if (this.copies.size > 0) throw new Error("a snapshot copy is still reading the database; await snapshotCopiesSettled() first");
     const index = readSnapshotIndex(fromPath);
     this.scratch?.abort("the database was replaced by a snapshot");
     this.closeConnections();

@@ -38,6 +38,6 @@ export interface NodeView {
   leaderHttp(): string | null;
   httpOf(id: string): string | null;
   admin(req: AdminRequest): Promise<unknown>;
-  backupTo(path: string): { appliedIndex: number };
+  backupTo(path: string): Promise<{ appliedIndex: number }>;
   transportStats(): unknown;
 }

@@ -254,7 +254,7 @@ export class QuorumNode implements NodeView {
   }
 
   /** A consistent copy of the database (for backups). */
-  backupTo(path: string): { appliedIndex: number } {
+  backupTo(path: string): Promise<{ appliedIndex: number }> {
     return this.sm.writeSnapshot(path);
   }
 
@@ -354,7 +354,7 @@ export class QuorumNode implements NodeView {
     mkdirSync(dir, { recursive: true });
     const file = join(dir, `out-${to}-${Date.now()}.db`);
     try {
-      this.sm.writeSnapshot(file);
+      await this.sm.writeSnapshot(file);
       this.log(`sending snapshot (index ${meta.index}) to ${to}`);
       await this.transport.sendSnapshot(msg, file);
     } catch (e) {
@@ -373,6 +373,7 @@ export class QuorumNode implements NodeView {
       const sink = Bun.file(file).writer();
       for await (const chunk of body) sink.write(chunk);
       await sink.end();
+      await this.sm.snapshotCopiesSettled();
       this.sm.restoreSnapshot(file);
       this.driver.appliedIndex = Math.max(this.sm.appliedIndex(), msg.meta.index);
       this.log(`installed snapshot (index ${msg.meta.index}, data at ${this.sm.appliedIndex()}) from ${from}`);

@@ -124,11 +124,11 @@ describe("held read snapshot", () => {
     sm.close();
   });
 
-  test("restoring a snapshot and closing do not wait on a held snapshot", () => {
+  test("restoring a snapshot and closing do not wait on a held snapshot", async () => {
     const leader = openWithData();
     leader.applyEntries([{ index: 2, command: stmts(["INSERT INTO t VALUES (2, 'two')"]) }]);
     const snap = join(tempDir(), "snap.sqlite");
-    leader.writeSnapshot(snap);
+    await leader.writeSnapshot(snap);
     const follower = openWithData();
     expect(okRows(follower.read([q("SELECT count(*) FROM t")]).steps[0])).toEqual([[1n]]);
     follower.restoreSnapshot(snap);

@@ -1,6 +1,6 @@
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { StateMachine } from "../../src/db/state-machine.ts";
 import { dumpDatabase, okRows, STAMP, stmts, tempDir } from "./state-machine-fixture.ts";
@@ -15,7 +15,7 @@ function journalMode(path: string): unknown {
 }
 
 describe("snapshots", () => {
-  test("writeSnapshot copies the committed state of a live WAL database, with the index it reflects", () => {
+  test("writeSnapshot copies the committed state of a live WAL database, with the index it reflects", async () => {
     const dir = tempDir();
     const sm = StateMachine.open(join(dir, "db.sqlite"));
     sm.applyEntries([
@@ -27,7 +27,7 @@ describe("snapshots", () => {
     scratch.execute({ sql: "DELETE FROM t" });
     const snap = join(dir, "snap.db");
     writeFileSync(snap, "an older snapshot that gets replaced");
-    expect(sm.writeSnapshot(snap)).toEqual({ appliedIndex: 2 });
+    expect(await sm.writeSnapshot(snap)).toEqual({ appliedIndex: 2 });
     scratch.rollback();
     // A self-contained file: rollback-journal mode (header bytes 18–19 = 1), no -wal beside it.
     expect(journalMode(snap)).toBe("delete");
@@ -38,7 +38,7 @@ describe("snapshots", () => {
     sm.close();
   });
 
-  test("restoreSnapshot replaces the database; appliedIndex and data come from the snapshot", () => {
+  test("restoreSnapshot replaces the database; appliedIndex and data come from the snapshot", async () => {
     const dir = tempDir();
     const leader = StateMachine.open(join(dir, "leader.db"));
     leader.applyEntries([
@@ -47,7 +47,7 @@ describe("snapshots", () => {
       { index: 3, command: null },
     ]);
     const snap = join(dir, "incoming.db");
-    leader.writeSnapshot(snap);
+    await leader.writeSnapshot(snap);
 
     // A follower with divergent, un-checkpointed WAL content that must not survive the swap.
     const follower = StateMachine.open(join(dir, "follower.db"));
@@ -75,6 +75,41 @@ describe("snapshots", () => {
     expect(reopened.appliedIndex()).toBe(5);
     reopened.close();
     leader.close();
+  });
+
+  test("writeSnapshot copies on a thread of its own: the event loop runs and the writer applies while it copies", async () => {
+    const dir = tempDir();
+    const sm = StateMachine.open(join(dir, "db.sqlite"), { fsync: false });
+    sm.applyEntries([
+      { index: 1, command: stmts(["CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)"]) },
+      { index: 2, command: stmts(["WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) INSERT INTO t SELECT i, randomblob(100) FROM n"]) },
+    ]);
+    let turns = 0;
+    const ticker = setInterval(() => turns++, 0);
+    const copy = sm.writeSnapshot(join(dir, "snap.db"));
+    // A copy made on the event loop would be finished before anything below could run.
+    expect(() => sm.restoreSnapshot(join(dir, "snap.db"))).toThrow(/snapshot copy is still reading/);
+    sm.applyEntries([{ index: 3, command: stmts(["INSERT INTO t VALUES (0, NULL)"]) }]);
+    const copied = await copy;
+    clearInterval(ticker);
+    expect(turns).toBeGreaterThan(0);
+    // The copy holds a committed state from while it ran: 2 or 3, never a partial one.
+    expect([2, 3]).toContain(copied.appliedIndex);
+    await sm.snapshotCopiesSettled();
+    sm.restoreSnapshot(join(dir, "snap.db"));
+    expect(sm.appliedIndex()).toBe(copied.appliedIndex);
+    sm.close();
+  });
+
+  test("a failed copy rejects with the reason and leaves no temporary file", async () => {
+    const dir = tempDir();
+    const sm = StateMachine.open(join(dir, "db.sqlite"));
+    sm.applyEntries([{ index: 1, command: stmts(["CREATE TABLE t (x)"]) }]);
+    const into = join(dir, "missing-dir");
+    await expect(sm.writeSnapshot(join(into, "snap.db"))).rejects.toThrow(/unable to open|no such file|cannot open/i);
+    expect(readdirSync(dir).filter((f) => f.includes(".tmp-"))).toEqual([]);
+    await sm.snapshotCopiesSettled();
+    sm.close();
   });
 
   test("restoreSnapshot refuses a file that is not a state machine snapshot and keeps the database", () => {
