@@ -1,5 +1,5 @@
 /**
- * What one statement of the `*-batch100-16` rows costs the state machine, in
+ * What one statement of the `*-batch100-*` rows costs the state machine, in
  * CPU time (process.cpuUsage, so other load on a shared machine does not
  * count): the leader encodes each 100-INSERT entry once; every replica
  * decodes and applies it. The entries are built from the load generator's
