@@ -15,7 +15,13 @@ export function toTaggedJson(value: unknown): string {
   });
 }
 
+/** Text without either tag needs no reviver, which JSON.parse would call for every value (most forwarded writes carry neither). */
+function mayHoldTags(text: string): boolean {
+  return text.includes(BIG) || text.includes(BYTES);
+}
+
 export function fromTaggedJson<T = unknown>(text: string): T {
+  if (!mayHoldTags(text)) return JSON.parse(text) as T;
   return JSON.parse(text, (_key, v: unknown) => {
     if (v !== null && typeof v === "object" && !Array.isArray(v)) {
       const o = v as Record<string, unknown>;
