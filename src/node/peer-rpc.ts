@@ -8,7 +8,7 @@ import { ServiceError } from "./sql-service.ts";
 import type { ServiceErrorCode } from "./sql-service.ts";
 import { fromTaggedJson, toTaggedJson } from "./tagged-json.ts";
 
-export type RpcPath = "write" | "read" | "info" | "admin";
+export type RpcPath = "write" | "write-batch" | "read" | "info" | "admin";
 
 export type RpcReply = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly code: ServiceErrorCode; readonly message: string; readonly leaderHttp: string | null };
 
@@ -25,20 +25,30 @@ export function decodeRpc(body: Uint8Array): unknown {
   return fromTaggedJson(new TextDecoder().decode(body));
 }
 
+/** The reply an error becomes: a ServiceError keeps its code, anything else is a bad request. */
+export function errorReply(e: unknown): RpcReply {
+  if (e instanceof ServiceError) return { ok: false, code: e.code, message: e.message, leaderHttp: e.leaderHttp };
+  return { ok: false, code: "bad-request", message: e instanceof Error ? e.message : String(e), leaderHttp: null };
+}
+
 export function replyOk(value: unknown): Uint8Array {
   return encodeRpc({ ok: true, value } satisfies RpcReply);
 }
 
 export function replyError(e: unknown): Uint8Array {
-  if (e instanceof ServiceError) return encodeRpc({ ok: false, code: e.code, message: e.message, leaderHttp: e.leaderHttp } satisfies RpcReply);
-  return encodeRpc({ ok: false, code: "bad-request", message: e instanceof Error ? e.message : String(e), leaderHttp: null } satisfies RpcReply);
+  return encodeRpc(errorReply(e));
 }
 
-/** Turns a peer's reply back into a value or the ServiceError it carried. */
-export function unwrapReply(body: Uint8Array): unknown {
-  const parsed = replySchema.safeParse(decodeRpc(body));
+/** A decoded reply's value, or the ServiceError it carried. */
+export function unwrapReplyValue(decoded: unknown): unknown {
+  const parsed = replySchema.safeParse(decoded);
   if (!parsed.success) throw new ServiceError("no-leader", "malformed reply from peer");
   const r = parsed.data;
   if (r.ok) return r.value;
   throw new ServiceError(r.code as ServiceErrorCode, r.message, r.leaderHttp);
+}
+
+/** Turns a peer's reply back into a value or the ServiceError it carried. */
+export function unwrapReply(body: Uint8Array): unknown {
+  return unwrapReplyValue(decodeRpc(body));
 }

@@ -19,8 +19,9 @@ import { LogBytesBudget } from "./log-bytes-budget.ts";
 import { NodeService } from "./node-service.ts";
 import type { LeaderLink } from "./node-service.ts";
 import { PeerDirectory } from "./peer-directory.ts";
-import { decodeRpc, encodeRpc, replyError, replyOk, unwrapReply } from "./peer-rpc.ts";
-import type { RpcPath } from "./peer-rpc.ts";
+import { decodeRpc, encodeRpc, errorReply, replyError, replyOk, unwrapReply } from "./peer-rpc.ts";
+import type { RpcPath, RpcReply } from "./peer-rpc.ts";
+import { WriteForwarder, writesOfBatch } from "./write-forwarder.ts";
 import { ServiceError } from "./sql-service.ts";
 import type { CommandInput, ReadOptions, WriteOptions } from "./sql-service.ts";
 import { LeaderPlacement } from "./leader-placement.ts";
@@ -64,6 +65,7 @@ export interface QuorumNodeConfig {
 export class QuorumNode implements NodeView {
   readonly service: NodeService;
   readonly metrics = new NodeMetrics();
+  private readonly forwarder = new WriteForwarder((path, body, timeoutMs) => this.sendToLeader(path, body, timeoutMs));
   private readonly driver: RaftDriver;
   private readonly transport: PeerTransport;
   private readonly directory: PeerDirectory;
@@ -111,7 +113,7 @@ export class QuorumNode implements NodeView {
       },
     });
     const leaderLink: LeaderLink = {
-      write: (cmd, options, timeoutMs) => this.callLeader("write", { cmd, options }, timeoutMs) as never,
+      write: (cmd, options, timeoutMs) => this.forwarder.write(cmd, options, timeoutMs),
       read: (steps, options, timeoutMs) => this.callLeader("read", { steps, options }, timeoutMs) as never,
       leaderHttp: () => this.leaderHttp(),
     };
@@ -311,15 +313,17 @@ export class QuorumNode implements NodeView {
   }
 
   private async callLeader(path: RpcPath, body: unknown, timeoutMs: number): Promise<unknown> {
+    return unwrapReply((await this.sendToLeader(path, encodeRpc(body), timeoutMs)).body);
+  }
+
+  private async sendToLeader(path: RpcPath, body: Uint8Array, timeoutMs: number): Promise<{ status: number; body: Uint8Array }> {
     const leader = this.driver.softState.leader;
     if (leader === null || leader === this.config.id) throw new ServiceError("no-leader", "no leader elected yet; retry shortly");
-    let reply;
     try {
-      reply = await this.transport.request(leader, path, encodeRpc(body), timeoutMs);
+      return await this.transport.request(leader, path, body, timeoutMs);
     } catch (e) {
       throw new ServiceError("no-leader", `leader ${leader} unreachable: ${(e as Error).message}`);
     }
-    return unwrapReply(reply.body);
   }
 
   private async handleRpc(path: string, from: string, body: Uint8Array): Promise<{ status: number; body: Uint8Array }> {
@@ -331,6 +335,13 @@ export class QuorumNode implements NodeView {
         case "write": {
           const r = await this.service.writeAsLeader(req.cmd as CommandInput, req.options as WriteOptions);
           return { status: 200, body: replyOk(r) };
+        }
+        case "write-batch": {
+          // Each write is proposed on its own and answered on its own; they share the log append.
+          const replies = await Promise.all(
+            writesOfBatch(req).map((w) => this.service.writeAsLeader(w.cmd, w.options).then((value): RpcReply => ({ ok: true, value }), errorReply)),
+          );
+          return { status: 200, body: replyOk(replies) };
         }
         case "read": {
           if (this.driver.softState.role !== "leader") throw new ServiceError("not-leader", "not the leader");

@@ -29,6 +29,26 @@ test("a write through a follower is forwarded to the leader and readable everywh
   }
 });
 
+test("concurrent writes through a follower travel together yet each gets its own answer", async () => {
+  const f = await follower();
+  // 20 at once: the follower forwards them in one write-batch RPC; one of them breaks UNIQUE.
+  const keys = Array.from({ length: 20 }, (_, i) => (i === 7 ? "via-follower" : `burst-${i}`));
+  const answers = await Promise.all(keys.map((k, i) => cluster.sql(f, { sql: "INSERT INTO kv (k, v) VALUES (?, ?) RETURNING v", args: [k, 100 + i] })));
+  answers.forEach((a, i) => {
+    if (i === 7) {
+      expect(a.status).toBe(400);
+      expect(a.json.error.code).toBe("SQLITE_CONSTRAINT_PRIMARYKEY");
+    } else {
+      expect(a.status).toBe(200);
+      expect(a.json.result.rows).toEqual([{ v: 100 + i }]);
+    }
+  });
+  const bookmarks = answers.filter((_, i) => i !== 7).map((a) => Number(a.headers.get("x-quorumlite-bookmark")));
+  expect(new Set(bookmarks).size).toBe(19);
+  const r = await cluster.sql(f, { sql: "SELECT count(*) AS n FROM kv WHERE k LIKE 'burst-%'" }, `?level=linearizable`);
+  expect(r.json.result.rows).toEqual([{ n: 19 }]);
+});
+
 test("kill -9 of the leader: a new leader serves writes and no acknowledged write is lost; the old leader catches up", async () => {
   const acked: string[] = [];
   const old = await cluster.leader();
