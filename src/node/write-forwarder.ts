@@ -32,6 +32,8 @@ export interface WriteForwarderOptions {
 }
 
 interface Pending {
+  /** Writes of one durability share a batch: the leader answers a batch once its slowest write is done. */
+  readonly durability: string;
   readonly json: string;
   readonly timeoutMs: number;
   readonly resolve: (a: Applied<CommandOutcome>) => void;
@@ -61,19 +63,30 @@ export class WriteForwarder {
     // Encoded now, once: the same text is the single RPC's body or one element of a batch's.
     const json = toTaggedJson({ cmd, options });
     return new Promise((resolve, reject) => {
-      this.queue.push({ json, timeoutMs, resolve, reject });
+      this.queue.push({ durability: options.durability ?? "majority", json, timeoutMs, resolve, reject });
       if (this.inFlight < this.maxInFlight) this.flush();
     });
   }
 
   private flush(): void {
-    const items = this.queue;
+    const queued = this.queue;
     this.queue = [];
-    if (items.length === 0) return;
-    if (items.length === 1 || this.now() < this.singlesUntil) {
-      for (const item of items) this.track(this.single(item));
+    if (queued.length === 0) return;
+    if (queued.length === 1 || this.now() < this.singlesUntil) {
+      for (const item of queued) this.track(this.single(item));
       return;
     }
+    const byDurability = new Map<string, Pending[]>();
+    for (const item of queued) {
+      const group = byDurability.get(item.durability);
+      if (group) group.push(item);
+      else byDurability.set(item.durability, [item]);
+    }
+    for (const group of byDurability.values()) this.send(group);
+  }
+
+  /** `items` as batches of at most maxBatchBytes (a lone write as the plain RPC). */
+  private send(items: readonly Pending[]): void {
     let from = 0;
     let bytes = 0;
     for (let i = 0; i < items.length; i++) {

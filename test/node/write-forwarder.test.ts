@@ -73,6 +73,26 @@ describe("WriteForwarder", () => {
     expect(!failed.ok && failed.e instanceof ServiceError && failed.e.code).toBe("bad-request");
   });
 
+  test("writes of different durability never share a batch: a sync=all write does not hold majority writes up", async () => {
+    const leader = fakeLeader();
+    const f = new WriteForwarder(leader.call, { maxInFlight: 1 });
+    leader.hold();
+    const all = [
+      f.write(insert(0), {}, 100),
+      f.write(insert(1), { durability: "majority" }, 100),
+      f.write(insert(2), { durability: "all" }, 100),
+      f.write(insert(3), {}, 100),
+      f.write(insert(4), { durability: "all" }, 100),
+    ];
+    leader.release();
+    expect((await Promise.all(all)).map((a) => a.bookmark)).toEqual([0, 1, 2, 3, 4]);
+    const batches = leader.calls.slice(1).map((c) => writesOfBatch(c.decoded).map((w) => [w.options.durability ?? "majority", w.cmd]));
+    expect(batches).toEqual([
+      [["majority", insert(1)], ["majority", insert(3)]],
+      [["all", insert(2)], ["all", insert(4)]],
+    ]);
+  });
+
   test("a write that finds a free slot goes at once, as the plain write RPC with the body it always had", async () => {
     const leader = fakeLeader();
     const f = new WriteForwarder(leader.call);
