@@ -22,6 +22,7 @@ import { PeerDirectory } from "./peer-directory.ts";
 import { decodeRpc, encodeRpc, errorReply, replyError, replyOk, unwrapReply } from "./peer-rpc.ts";
 import type { RpcPath, RpcReply } from "./peer-rpc.ts";
 import { WriteForwarder, writesOfBatch } from "./write-forwarder.ts";
+import { leaderCallError } from "./leader-call-error.ts";
 import { ServiceError } from "./sql-service.ts";
 import type { CommandInput, ReadOptions, WriteOptions } from "./sql-service.ts";
 import { LeaderPlacement } from "./leader-placement.ts";
@@ -322,7 +323,7 @@ export class QuorumNode implements NodeView {
     try {
       return await this.transport.request(leader, path, body, timeoutMs);
     } catch (e) {
-      throw new ServiceError("no-leader", `leader ${leader} unreachable: ${(e as Error).message}`);
+      throw leaderCallError(leader, path, e);
     }
   }
 

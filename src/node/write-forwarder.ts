@@ -18,7 +18,7 @@ import { ServiceError, type Applied, type CommandInput, type WriteOptions } from
 import type { CommandOutcome } from "../db/command.ts";
 import { toTaggedJson } from "./tagged-json.ts";
 
-/** One RPC to the current leader; throws ServiceError("no-leader") when there is none or it cannot be reached. */
+/** One RPC to the current leader; throws a ServiceError when there is none or it fails (see leaderCallError). */
 export type LeaderCall = (path: "write" | "write-batch", body: Uint8Array, timeoutMs: number) => Promise<{ readonly status: number; readonly body: Uint8Array }>;
 
 export interface WriteForwarderOptions {
