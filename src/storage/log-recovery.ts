@@ -16,7 +16,7 @@
 import { existsSync, readdirSync, readFileSync, unlinkSync } from "node:fs";
 import { fsyncPath, replaceFileDurably } from "./durable-files.ts";
 import type { Entry, HardState, Index, SnapshotMeta } from "../raft/types.ts";
-import { LogReplay } from "./log-replay.ts";
+import { LogReplay, parseHardStateRecord } from "./log-replay.ts";
 import {
   FORMAT_VERSION,
   RECORD_HEADER_BYTES,
@@ -29,7 +29,6 @@ import {
   writeRecordHeader,
 } from "./segment-format.ts";
 import { intactRecordsFrom, readRecordAt, typeName } from "./segment-reader.ts";
-import { isHardState } from "./state-records.ts";
 import { StorageCorruptionError } from "./storage-errors.ts";
 
 export interface TruncatedTail {
@@ -204,8 +203,7 @@ function afterDamage(dir: string, p: Problem, laterSegments: readonly number[]):
       if (r.type !== RecordType.hardState) continue;
       hardState = { type: r.type, payload: r.payload };
       try {
-        const h: unknown = JSON.parse(new TextDecoder().decode(r.payload));
-        if (isHardState(h)) commit = Math.max(commit, h.commit);
+        commit = Math.max(commit, parseHardStateRecord(r.payload).commit);
       } catch {
         // Replaying it below throws StorageCorruptionError.
       }

@@ -27,6 +27,13 @@ function parseJson(what: string, bytes: Uint8Array): unknown {
   }
 }
 
+/** A hard state record's payload, checked; throws StorageCorruptionError if it is not one. */
+export function parseHardStateRecord(payload: Uint8Array): HardState {
+  const v = parseJson("hardState", payload);
+  if (!isHardState(v)) throw new StorageCorruptionError("raft log: hardState record has the wrong shape");
+  return v;
+}
+
 export class LogReplay {
   hardState: HardState = EMPTY_HARD_STATE;
   snapshot: SnapshotMeta | null = null;
@@ -65,9 +72,7 @@ export class LogReplay {
   }
 
   hardStateRecord(payload: Uint8Array): void {
-    const v = parseJson("hardState", payload);
-    if (!isHardState(v)) throw new StorageCorruptionError("raft log: hardState record has the wrong shape");
-    this.hardState = v;
+    this.hardState = parseHardStateRecord(payload);
   }
 
   snapshotRecord(payload: Uint8Array): void {
