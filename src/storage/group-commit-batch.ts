@@ -12,6 +12,7 @@ import {
   RECORD_HEADER_BYTES,
   RecordType,
   headerPayload,
+  putRecord,
   snapshotPayload,
   writeRecordHeader,
 } from "./segment-format.ts";
@@ -88,41 +89,30 @@ const utf8 = new TextEncoder();
  * place (no array of their own first).
  */
 export function frameBatch(start: SegmentStart | null, ops: readonly BatchOp[]): Uint8Array {
-  const payloads: { type: RecordType; bytes: Uint8Array }[] = [];
+  type Payload = { readonly type: RecordType; readonly bytes: Uint8Array };
+  const startRecords: Payload[] = [];
   if (start) {
-    payloads.push({ type: RecordType.header, bytes: headerPayload(start.seq) });
-    payloads.push({ type: RecordType.hardState, bytes: utf8.encode(start.hardStateJson) });
-    if (start.snapshotJson !== null) payloads.push({ type: RecordType.snapshot, bytes: snapshotPayload(start.snapshotJson, true) });
+    startRecords.push({ type: RecordType.header, bytes: headerPayload(start.seq) });
+    startRecords.push({ type: RecordType.hardState, bytes: utf8.encode(start.hardStateJson) });
+    if (start.snapshotJson !== null) startRecords.push({ type: RecordType.snapshot, bytes: snapshotPayload(start.snapshotJson, true) });
   }
+  // The state ops' payloads, by op (null for entries, which are encoded in place).
+  const opPayloads = ops.map((op): Payload | null =>
+    op.kind === "entries" ? null : op.kind === "hardState" ? { type: RecordType.hardState, bytes: utf8.encode(op.json) } : { type: RecordType.snapshot, bytes: snapshotPayload(op.json, op.keepSuffix) },
+  );
   let size = 0;
-  for (const p of payloads) size += RECORD_HEADER_BYTES + p.bytes.length;
-  for (const op of ops) {
+  for (const r of startRecords) size += RECORD_HEADER_BYTES + r.bytes.length;
+  ops.forEach((op, i) => {
     if (op.kind === "entries") for (const e of op.entries) size += RECORD_HEADER_BYTES + e.size;
-    else {
-      const bytes = op.kind === "hardState" ? utf8.encode(op.json) : snapshotPayload(op.json, op.keepSuffix);
-      payloads.push({ type: op.kind === "hardState" ? RecordType.hardState : RecordType.snapshot, bytes });
-      size += RECORD_HEADER_BYTES + bytes.length;
-    }
-  }
+    else size += RECORD_HEADER_BYTES + opPayloads[i]!.bytes.length;
+  });
   const out = new Uint8Array(size);
   const view = new DataView(out.buffer);
   let at = 0;
-  let p = 0;
-  const put = (type: RecordType, bytes: Uint8Array) => {
-    at = writeRecordHeader(view, at, type, bytes.length);
-    out.set(bytes, at);
-    at += bytes.length;
-  };
-  const prefix = start ? (start.snapshotJson !== null ? 3 : 2) : 0;
-  for (; p < prefix; p++) put(payloads[p].type, payloads[p].bytes);
-  for (const op of ops) {
-    if (op.kind === "entries") {
-      for (const e of op.entries) {
-        at = writeRecordHeader(view, at, RecordType.entry, e.size);
-        at = writeEntry(out, at, e.entry);
-      }
-    }
-    else put(payloads[p].type, payloads[p++].bytes);
-  }
+  for (const r of startRecords) at = putRecord(out, view, at, r.type, r.bytes);
+  ops.forEach((op, i) => {
+    if (op.kind === "entries") for (const e of op.entries) at = writeEntry(out, writeRecordHeader(view, at, RecordType.entry, e.size), e.entry);
+    else at = putRecord(out, view, at, opPayloads[i]!.type, opPayloads[i]!.bytes);
+  });
   return out;
 }

@@ -24,9 +24,9 @@ import {
   headerPayload,
   parseHeaderPayload,
   parseSegmentFileName,
+  putRecord,
   sealRecords,
   segmentPath,
-  writeRecordHeader,
 } from "./segment-format.ts";
 import { intactRecordsFrom, readRecordAt, typeName } from "./segment-reader.ts";
 import { StorageCorruptionError } from "./storage-errors.ts";
@@ -221,11 +221,7 @@ function recordsOf(list: readonly { readonly type: RecordType; readonly payload:
   const out = new Uint8Array(size);
   const view = new DataView(out.buffer);
   let at = 0;
-  for (const r of list) {
-    at = writeRecordHeader(view, at, r.type, r.payload.length);
-    out.set(r.payload, at);
-    at += r.payload.length;
-  }
+  for (const r of list) at = putRecord(out, view, at, r.type, r.payload);
   sealRecords(out);
   return out;
 }

@@ -68,6 +68,13 @@ export function writeRecordHeader(view: DataView, at: number, type: RecordType, 
   return at + RECORD_HEADER_BYTES;
 }
 
+/** Writes a whole record with `payload` at `at` (CRC left for sealRecords) and returns the offset after it. */
+export function putRecord(out: Uint8Array, view: DataView, at: number, type: RecordType, payload: Uint8Array): number {
+  const from = writeRecordHeader(view, at, type, payload.length);
+  out.set(payload, from);
+  return from + payload.length;
+}
+
 /**
  * Fills in the CRC of every record in `buf` (framed by writeRecordHeader). Runs
  * in the writer, so a leader's event loop does not pay for the checksums.
