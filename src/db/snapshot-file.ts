@@ -12,36 +12,11 @@
  * (copyDatabaseFileOffThread).
  */
 import { Database } from "bun:sqlite";
-import { closeSync, copyFileSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { copyFileSync, existsSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { fsyncPath } from "../storage/durable-files.ts";
 import { META_TABLE } from "./internal-schema.ts";
 import type { SnapshotCopyAnswer, SnapshotCopyRequest } from "./snapshot-copy-worker.ts";
-
-/** fsync(2) of the file (or directory) at `path`: flushes what any descriptor wrote to it. */
-export function fsyncFile(path: string): void {
-  const fd = openSync(path, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** fsyncFile on the runtime's I/O threads, so the event loop does not wait for the disk. */
-export async function fsyncFileAsync(path: string): Promise<void> {
-  const fh = await open(path, "r");
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Makes a rename in `dir` durable. */
-export function fsyncDirectory(dir: string): void {
-  fsyncFile(dir);
-}
 
 function tempPathNear(path: string): string {
   return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Date.now()}-${Math.floor(Math.random() * 1e9)}`);
@@ -79,10 +54,10 @@ export function copyDatabaseFile(dbPath: string, toPath: string): { appliedIndex
     } finally {
       src.close();
     }
-    fsyncFile(tmp);
+    fsyncPath(tmp);
     const appliedIndex = readSnapshotIndex(tmp);
     renameSync(tmp, toPath);
-    fsyncDirectory(dirname(toPath));
+    fsyncPath(dirname(toPath));
     return { appliedIndex };
   } catch (e) {
     rmSync(tmp, { force: true });
@@ -123,16 +98,16 @@ export function copyDatabaseFileOffThread(dbPath: string, toPath: string): Promi
 export function installDatabaseFile(fromPath: string, dbPath: string): void {
   rmSync(`${dbPath}-wal`, { force: true });
   rmSync(`${dbPath}-shm`, { force: true });
-  fsyncFile(fromPath);
+  fsyncPath(fromPath);
   try {
     renameSync(fromPath, dbPath);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "EXDEV") throw e;
     const tmp = tempPathNear(dbPath);
     copyFileSync(fromPath, tmp);
-    fsyncFile(tmp);
+    fsyncPath(tmp);
     renameSync(tmp, dbPath);
     rmSync(fromPath, { force: true });
   }
-  fsyncDirectory(dirname(dbPath));
+  fsyncPath(dirname(dbPath));
 }

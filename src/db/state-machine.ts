@@ -17,7 +17,8 @@ import { createInternalSchema, readAppliedIndex, writeAppliedIndex } from "./int
 import { isReadOnlySql, readBatch } from "./read-session.ts";
 import { RequestLog } from "./request-log.ts";
 import { ScratchTransaction, type Scratch } from "./scratch-transaction.ts";
-import { copyDatabaseFileOffThread, fsyncFileAsync, installDatabaseFile, readSnapshotIndex } from "./snapshot-file.ts";
+import { fsyncPathAsync } from "../storage/durable-files.ts";
+import { copyDatabaseFileOffThread, installDatabaseFile, readSnapshotIndex } from "./snapshot-file.ts";
 import { SqlConnection } from "./sql-connection.ts";
 import { StateMachineFault } from "./sqlite-errors.ts";
 import { WriteSession } from "./write-session.ts";
@@ -319,10 +320,10 @@ export class StateMachine {
   async checkpoint(): Promise<void> {
     this.assertOpen();
     // No WAL (never written, or a snapshot install removed it meanwhile): nothing is waiting in one.
-    const wal = fsyncFileAsync(`${this.path}-wal`).catch((e: NodeJS.ErrnoException) => {
+    const wal = fsyncPathAsync(`${this.path}-wal`).catch((e: NodeJS.ErrnoException) => {
       if (e.code !== "ENOENT") throw e;
     });
-    await Promise.all([fsyncFileAsync(this.path), wal]);
+    await Promise.all([fsyncPathAsync(this.path), wal]);
   }
 
   private closeConnections(): void {

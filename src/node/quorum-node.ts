@@ -7,7 +7,7 @@ import { mkdirSync, rmSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { Raft } from "../raft/raft.ts";
 import type { ConfChange, Member, Message, RaftConfig, SnapshotMeta, SnapshotMsg, SoftState } from "../raft/types.ts";
-import { fsyncFileAsync } from "../db/snapshot-file.ts";
+import { fsyncPathAsync } from "../storage/durable-files.ts";
 import { StateMachine } from "../db/state-machine.ts";
 import { RaftLogStore } from "../storage/raft-log-store.ts";
 import { BACKGROUND_AUTOCHECKPOINT_PAGES, WalCheckpointer } from "../storage/wal-checkpointer.ts";
@@ -387,7 +387,7 @@ export class QuorumNode implements NodeView {
       for await (const chunk of body) sink.write(chunk);
       await sink.end();
       // Flushed off the event loop, so the fsync inside restoreSnapshot finds nothing left to write.
-      await fsyncFileAsync(file);
+      await fsyncPathAsync(file);
       await this.sm.snapshotCopiesSettled();
       this.sm.restoreSnapshot(file);
       this.driver.appliedIndex = Math.max(this.sm.appliedIndex(), msg.meta.index);

@@ -1,5 +1,10 @@
-/** The few file operations the log makes durable outside a batch write: syncing a path, replacing a file. */
+/**
+ * The file operations made durable outside a log batch write: syncing a path
+ * (the log's segments and directory, the state machine's files and
+ * snapshots), replacing a file.
+ */
 import { closeSync, fsyncSync, ftruncateSync, openSync, renameSync, writeFileSync } from "node:fs";
+import { open } from "node:fs/promises";
 
 /** fsync(2) of a file or directory by path (flushes what any descriptor wrote); with `truncateTo`, cuts the file there first. */
 export function fsyncPath(path: string, truncateTo?: number): void {
@@ -9,6 +14,16 @@ export function fsyncPath(path: string, truncateTo?: number): void {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** fsyncPath on the runtime's I/O threads, so the event loop does not wait for the disk. */
+export async function fsyncPathAsync(path: string): Promise<void> {
+  const fh = await open(path, "r");
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
 }
 
