@@ -109,6 +109,15 @@ export class TestCluster {
     this.procs.delete(id);
   }
 
+  /** SIGSTOP: the node keeps its sockets and state but does nothing until resume(), like a long GC pause or a stalled VM. */
+  pause(id: string): void {
+    this.procs.get(id)?.kill("SIGSTOP");
+  }
+
+  resume(id: string): void {
+    this.procs.get(id)?.kill("SIGCONT");
+  }
+
   async restart(id: string): Promise<void> {
     await this.kill(id);
     this.spawn(id);
@@ -180,6 +189,7 @@ export class TestCluster {
   async stop(): Promise<void> {
     for (const id of [...this.procs.keys()]) {
       const p = this.procs.get(id)!;
+      p.kill("SIGCONT");
       p.kill("SIGTERM");
       const t = setTimeout(() => p.kill("SIGKILL"), 3_000);
       await p.exited;
