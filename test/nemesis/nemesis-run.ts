@@ -2,7 +2,9 @@
  * A Jepsen-style run against a real cluster: `quorumlite serve` processes on
  * 127.0.0.1 (test/support/cluster.ts), clients appending and reading over
  * HTTP through every node, and a nemesis that kills (-9), restarts and pauses
- * (SIGSTOP) nodes on a seeded schedule. The history goes to checkHistory.
+ * (SIGSTOP) nodes on a seeded schedule, and — with `partitions`, each node in
+ * its own network namespace — cuts a node (often the leader) off from its
+ * peers while its clients still reach it. The history goes to checkHistory.
  *
  * Appends carry an x-quorumlite-request-id, and a client resends an append
  * whose outcome it does not know (timeout, 503, dead node) with the same id —
@@ -11,10 +13,15 @@
  */
 import { hash32, Prng } from "../sim/prng.ts";
 import { TestCluster, type ClusterOptions } from "../support/cluster.ts";
+import { NetnsLab } from "../support/netns-lab.ts";
 import { checkHistory, type AppendOp, type ReadOp, type Row, type Violation } from "./history-checker.ts";
 
-export type FaultKind = "kill" | "kill-leader" | "kill-majority" | "pause-leader" | "pause-follower";
-export const ALL_FAULTS: readonly FaultKind[] = ["kill", "kill-leader", "kill-majority", "pause-leader", "pause-follower"];
+export type FaultKind = "kill" | "kill-leader" | "kill-majority" | "pause-leader" | "pause-follower" | "isolate-leader" | "isolate";
+/** Faults that need nothing but process signals. */
+export const PROCESS_FAULTS: readonly FaultKind[] = ["kill", "kill-leader", "kill-majority", "pause-leader", "pause-follower"];
+/** Faults that cut a node's peer links while its clients still reach it (needs a NetnsLab). */
+export const NETWORK_FAULTS: readonly FaultKind[] = ["isolate-leader", "isolate"];
+export const ALL_FAULTS: readonly FaultKind[] = [...PROCESS_FAULTS, ...NETWORK_FAULTS];
 
 export interface NemesisOptions {
   /** How long clients issue new operations and the nemesis injects faults. */
@@ -22,7 +29,10 @@ export interface NemesisOptions {
   readonly seed: number;
   /** Concurrent client loops; each appends to its own stream and reads random streams. */
   readonly clients?: number;
+  /** Default: PROCESS_FAULTS, plus NETWORK_FAULTS when `partitions` is set. */
   readonly faults?: readonly FaultKind[];
+  /** Run each node in its own network namespace so the nemesis can isolate it (root and iproute2; see NetnsLab). */
+  readonly partitions?: boolean;
   /** The level reads are sent at; the checker holds them to linearizability whatever it is. */
   readonly readLevel?: "none" | "weak" | "linearizable" | "strong";
   /** Each client starts a fresh stream this often, so the checker's work stays linear in the run's length. */
@@ -59,18 +69,23 @@ const STREAMS_PER_EPOCH = 1_000;
 
 export async function runNemesis(opts: NemesisOptions): Promise<NemesisResult> {
   const log = opts.log ?? (() => {});
-  const cluster = await TestCluster.start(opts.cluster ?? {});
+  const lab = opts.partitions ? NetnsLab.create(opts.cluster?.nodes ?? 3) : null;
   try {
-    return await runOn(cluster, opts, log);
-  } catch (e) {
-    log(cluster.dumpLogs());
-    throw e;
+    const cluster = await TestCluster.start({ ...opts.cluster, ...(lab ? { netns: lab } : {}) });
+    try {
+      return await runOn(cluster, lab, opts, log);
+    } catch (e) {
+      log(cluster.dumpLogs());
+      throw e;
+    } finally {
+      await cluster.stop();
+    }
   } finally {
-    await cluster.stop();
+    lab?.destroy();
   }
 }
 
-async function runOn(cluster: TestCluster, opts: NemesisOptions, log: (line: string) => void): Promise<NemesisResult> {
+async function runOn(cluster: TestCluster, lab: NetnsLab | null, opts: NemesisOptions, log: (line: string) => void): Promise<NemesisResult> {
   const ids = cluster.specs.map((s) => s.id);
   const leader = await cluster.leader();
   for (const sql of [`CREATE TABLE ${TABLE} (id INTEGER PRIMARY KEY, client INTEGER NOT NULL, seq INTEGER NOT NULL)`, `CREATE INDEX ${TABLE}_client ON ${TABLE} (client, seq)`]) {
@@ -162,7 +177,9 @@ async function runOn(cluster: TestCluster, opts: NemesisOptions, log: (line: str
     }
   };
 
-  const nemesis = runFaults(cluster, new Prng(hash32(opts.seed, 0)), opts.faults ?? ALL_FAULTS, () => now() < endAt, log);
+  const faults = opts.faults ?? (lab ? ALL_FAULTS : PROCESS_FAULTS);
+  if (!lab && faults.some((f) => NETWORK_FAULTS.includes(f))) throw new Error(`${NETWORK_FAULTS.join(", ")} need partitions: true`);
+  const nemesis = runFaults(cluster, lab, new Prng(hash32(opts.seed, 0)), faults, () => now() < endAt, log);
   await Promise.all([...Array.from({ length: clients }, (_, c) => clientLoop(c)), nemesis.done]);
   log(`faults over after ${(now() / 1000).toFixed(1)} s; waiting for every node to apply the same index`);
 
@@ -187,7 +204,7 @@ async function runOn(cluster: TestCluster, opts: NemesisOptions, log: (line: str
 }
 
 /** Injects one fault at a time until `going()` turns false, then heals everything. */
-function runFaults(cluster: TestCluster, prng: Prng, kinds: readonly FaultKind[], going: () => boolean, log: (line: string) => void): { done: Promise<void>; applied: string[] } {
+function runFaults(cluster: TestCluster, lab: NetnsLab | null, prng: Prng, kinds: readonly FaultKind[], going: () => boolean, log: (line: string) => void): { done: Promise<void>; applied: string[] } {
   const applied: string[] = [];
   const ids = cluster.specs.map((s) => s.id);
   const note = (what: string) => {
@@ -236,6 +253,17 @@ function runFaults(cluster: TestCluster, prng: Prng, kinds: readonly FaultKind[]
           cluster.pause(victim);
           await Bun.sleep(ms);
           cluster.resume(victim);
+          break;
+        }
+        case "isolate-leader":
+        case "isolate": {
+          const victim = kind === "isolate-leader" ? leader : anyNode;
+          if (victim === null || lab === null) break;
+          note(`isolate ${kind === "isolate-leader" ? "leader " : ""}${victim} from its peers for ${ms} ms`);
+          const index = ids.indexOf(victim);
+          lab.isolate(index);
+          await Bun.sleep(ms);
+          lab.heal(index);
           break;
         }
       }

@@ -3,7 +3,7 @@
  * Exits 1 if any run's history has a violation.
  */
 import { parseArgs } from "node:util";
-import { ALL_FAULTS, runNemesis, type FaultKind, type NemesisOptions } from "./nemesis-run.ts";
+import { ALL_FAULTS, NETWORK_FAULTS, PROCESS_FAULTS, runNemesis, type FaultKind, type NemesisOptions } from "./nemesis-run.ts";
 
 const HELP = `npm run nemesis -- [options]   a real 3-node cluster under faults, checked for linearizability
 
@@ -12,7 +12,10 @@ const HELP = `npm run nemesis -- [options]   a real 3-node cluster under faults,
   --runs K        runs with seeds N, N+1, ... (default 1)
   --level L       read level: linearizable (default), strong, weak, or none (none is expected to fail:
                   it promises no recency, and shows the checker catching stale reads)
-  --faults LIST   comma-separated, from ${ALL_FAULTS.join(", ")} (default all); "" for none
+  --partitions    run each node in its own network namespace (root and iproute2) and add the
+                  faults ${NETWORK_FAULTS.join(", ")}: a node cut off from its peers whose clients still reach it
+  --faults LIST   comma-separated, from ${ALL_FAULTS.join(", ")}
+                  (default ${PROCESS_FAULTS.join(", ")}, plus the network ones with --partitions); "" for none
   --clients C     concurrent client loops (default 6)
   --geo           regions ams,ams,iad with 1 ms / 15 ms simulated latency, preferred region ams
   --quiet         print only each run's summary
@@ -27,6 +30,7 @@ const { values } = parseArgs({
     faults: { type: "string" },
     clients: { type: "string", default: "6" },
     geo: { type: "boolean", default: false },
+    partitions: { type: "boolean", default: false },
     quiet: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
@@ -38,7 +42,7 @@ if (values.help) {
 const levels = ["none", "weak", "linearizable", "strong"] as const;
 const level = levels.find((l) => l === values.level);
 if (!level) throw new Error(`--level must be one of ${levels.join(", ")}`);
-const faults = values.faults === undefined ? ALL_FAULTS : values.faults.split(",").filter((f) => f !== "");
+const faults = values.faults === undefined ? (values.partitions ? ALL_FAULTS : PROCESS_FAULTS) : values.faults.split(",").filter((f) => f !== "");
 for (const f of faults) if (!ALL_FAULTS.includes(f as FaultKind)) throw new Error(`unknown fault ${f}; known: ${ALL_FAULTS.join(", ")}`);
 
 let failed = 0;
@@ -51,6 +55,7 @@ for (let seed = firstSeed; seed < firstSeed + Number(values.runs); seed++) {
     clients: Number(values.clients),
     readLevel: level,
     faults: faults as FaultKind[],
+    partitions: values.partitions,
     ...(values.geo ? { cluster: { regions: ["ams", "ams", "iad"], preferredRegion: "ams", latency: "ams-ams=1,ams-iad=15,iad-iad=1" } } : {}),
     ...(values.quiet ? {} : { log: (line: string) => console.log(`  ${line}`) }),
   };

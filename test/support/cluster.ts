@@ -9,12 +9,16 @@ import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 
 import { freePort } from "../../bench/free-port.ts";
+import type { NetnsLab } from "./netns-lab.ts";
 
 const MAIN = resolve(import.meta.dir, "../../src/cli/main.ts");
 
 export interface TestNodeSpec {
   readonly id: string;
   readonly region: string;
+  /** Where the HTTP and Raft listeners bind: 127.0.0.1, or the node's addresses in a NetnsLab. */
+  readonly httpHost: string;
+  readonly raftHost: string;
   readonly httpPort: number;
   readonly raftPort: number;
   readonly dataDir: string;
@@ -29,6 +33,8 @@ export interface ClusterOptions {
   readonly secret?: string;
   readonly quiet?: boolean;
   readonly extraArgs?: readonly string[];
+  /** Runs node i in the lab's namespace i (so the test can partition it); the lab outlives the cluster. */
+  readonly netns?: NetnsLab;
 }
 
 
@@ -50,7 +56,17 @@ export class TestCluster {
     const root = mkdtempSync(join(tmpdir(), "ql-test-"));
     const specs: TestNodeSpec[] = [];
     for (let i = 0; i < n; i++) {
-      specs.push({ id: `n${i + 1}`, region: opts.regions?.[i] ?? "local", httpPort: await freePort(), raftPort: await freePort(), dataDir: join(root, `n${i + 1}`) });
+      const lab = opts.netns?.nodes[i];
+      if (opts.netns && !lab) throw new Error(`the NetnsLab has no namespace for node ${i + 1}`);
+      specs.push({
+        id: `n${i + 1}`,
+        region: opts.regions?.[i] ?? "local",
+        httpHost: lab?.clientIp ?? "127.0.0.1",
+        raftHost: lab?.peerIp ?? "127.0.0.1",
+        httpPort: await freePort(),
+        raftPort: await freePort(),
+        dataDir: join(root, `n${i + 1}`),
+      });
     }
     const c = new TestCluster(root, specs, opts, opts.secret ?? "test-secret");
     for (const s of specs) c.spawn(s.id);
@@ -65,7 +81,8 @@ export class TestCluster {
   }
 
   url(id: string): string {
-    return `http://127.0.0.1:${this.spec(id).httpPort}`;
+    const s = this.spec(id);
+    return `http://${s.httpHost}:${s.httpPort}`;
   }
 
   spec(id: string): TestNodeSpec {
@@ -76,7 +93,8 @@ export class TestCluster {
 
   /** Start a new node that joins through `via` (as a voter, or a learner with ["--learner"]). */
   async addNode(id: string, region: string, via: string, extra: readonly string[] = []): Promise<void> {
-    this.specs.push({ id, region, httpPort: await freePort(), raftPort: await freePort(), dataDir: join(this.root, id) });
+    if (this.opts.netns) throw new Error("addNode: not supported in a NetnsLab");
+    this.specs.push({ id, region, httpHost: "127.0.0.1", raftHost: "127.0.0.1", httpPort: await freePort(), raftPort: await freePort(), dataDir: join(this.root, id) });
     this.joiners.set(id, ["--join", this.url(via), ...extra]);
     this.spawn(id);
   }
@@ -84,9 +102,11 @@ export class TestCluster {
   spawn(id: string): void {
     const s = this.spec(id);
     const joining = this.joiners.get(id);
-    const bootstrap = this.specs.filter((x) => !this.joiners.has(x.id)).map((x) => `${x.id}=127.0.0.1:${x.raftPort}@${x.region}`).join(",");
+    const bootstrap = this.specs.filter((x) => !this.joiners.has(x.id)).map((x) => `${x.id}=${x.raftHost}:${x.raftPort}@${x.region}`).join(",");
+    const index = this.specs.indexOf(s);
     const args = [
-      process.execPath, MAIN, "serve", "--id", s.id, "--data", s.dataDir, "--http", `127.0.0.1:${s.httpPort}`, "--raft", `127.0.0.1:${s.raftPort}`,
+      ...(this.opts.netns ? this.opts.netns.execPrefix(index) : []),
+      process.execPath, MAIN, "serve", "--id", s.id, "--data", s.dataDir, "--http", `${s.httpHost}:${s.httpPort}`, "--raft", `${s.raftHost}:${s.raftPort}`,
       "--region", s.region, ...(joining ?? ["--bootstrap", bootstrap]), "--cluster-secret", this.secret,
       ...(this.opts.preferredRegion ? ["--preferred-region", this.opts.preferredRegion] : []),
       ...(this.opts.latency ? ["--latency", this.opts.latency] : []),
