@@ -9,6 +9,7 @@
  * Times are the checker's own clock (performance.now() in the runner): an
  * operation took effect somewhere between its invocation and its completion.
  */
+import { ViolationList, type Finding } from "./violation-list.ts";
 
 /** One logical append; retries after an unknown outcome reuse its request id. */
 export interface AppendOp {
@@ -46,10 +47,7 @@ export type ViolationKind =
   | "non-monotonic-read" // missed a value an earlier read (completed before this one began) returned
   | "read-from-nowhere"; // returned a value never issued before the read completed
 
-export interface Violation {
-  readonly kind: ViolationKind;
-  readonly detail: string;
-}
+export type Violation = Finding<ViolationKind>;
 
 export interface History {
   readonly appends: readonly AppendOp[];
@@ -58,24 +56,16 @@ export interface History {
   readonly finalRows: ReadonlyMap<string, readonly Row[]>;
 }
 
-const MAX_PER_KIND = 5;
-
 export function checkHistory(h: History): Violation[] {
-  const out: Violation[] = [];
-  const counts = new Map<ViolationKind, number>();
-  const report = (kind: ViolationKind, detail: string) => {
-    const n = (counts.get(kind) ?? 0) + 1;
-    counts.set(kind, n);
-    if (n <= MAX_PER_KIND) out.push({ kind, detail });
-  };
+  const found = new ViolationList<ViolationKind>();
+  const report = found.add;
   const key = (client: number, seq: number) => `${client}:${seq}`;
   const appends = new Map(h.appends.map((a) => [key(a.client, a.seq), a]));
 
   checkFinalState(h, appends, key, report);
   checkReads(h, appends, key, report);
 
-  for (const [kind, n] of counts) if (n > MAX_PER_KIND) out.push({ kind, detail: `… and ${n - MAX_PER_KIND} more` });
-  return out;
+  return found.list();
 }
 
 type Report = (kind: ViolationKind, detail: string) => void;

@@ -1,0 +1,213 @@
+/**
+ * A real cluster under a seeded nemesis, shared by the nemesis workloads
+ * (nemesis-run.ts: appends and reads; bank-run.ts: transfers in interactive
+ * transactions). Faults come one at a time: kill -9 and restart, SIGSTOP and
+ * SIGCONT, a majority down, and — with `partitions`, each node in its own
+ * network namespace — a node cut off from its peers while its clients still
+ * reach it.
+ */
+import { hash32, Prng } from "../sim/prng.ts";
+import { TestCluster, type ClusterOptions } from "../support/cluster.ts";
+import { NetnsLab } from "../support/netns-lab.ts";
+
+export type FaultKind = "kill" | "kill-leader" | "kill-majority" | "pause-leader" | "pause-follower" | "isolate-leader" | "isolate";
+/** Faults that need nothing but process signals. */
+export const PROCESS_FAULTS: readonly FaultKind[] = ["kill", "kill-leader", "kill-majority", "pause-leader", "pause-follower"];
+/** Faults that cut a node's peer links while its clients still reach it (needs a NetnsLab). */
+export const NETWORK_FAULTS: readonly FaultKind[] = ["isolate-leader", "isolate"];
+export const ALL_FAULTS: readonly FaultKind[] = [...PROCESS_FAULTS, ...NETWORK_FAULTS];
+
+export interface FaultyClusterOptions {
+  readonly seed: number;
+  /** Default: PROCESS_FAULTS, plus NETWORK_FAULTS when `partitions` is set. */
+  readonly faults?: readonly FaultKind[];
+  /** Run each node in its own network namespace so the nemesis can isolate it (root and iproute2; see NetnsLab). */
+  readonly partitions?: boolean;
+  readonly cluster?: ClusterOptions;
+  /**
+   * Compact the log every this many applied entries, keeping only a few behind, so a node
+   * that was down for a moment comes back through a snapshot rather than the log.
+   */
+  readonly snapshotEvery?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface FaultRun {
+  readonly done: Promise<void>;
+  /** What was injected, in order. */
+  readonly applied: readonly string[];
+  /** Snapshots shipped by nodes, read from each just before it was killed. */
+  readonly snapshotsSentByKilled: () => number;
+}
+
+/** What the nemesis did, for a run's stats. */
+export interface FaultStats {
+  readonly faults: readonly string[];
+  /** Snapshots leaders shipped to followers (a lower bound: a killed node's count is read just before the kill). */
+  readonly snapshotsSent: number;
+  readonly firstTerm: number;
+  readonly lastTerm: number;
+}
+
+export interface FaultyCluster {
+  readonly cluster: TestCluster;
+  readonly ids: readonly string[];
+  readonly log: (line: string) => void;
+  /** Injects faults until `going()` turns false; `done` resolves once every node is back and running. */
+  startFaults(going: () => boolean): FaultRun;
+  /** The highest term any node reports. */
+  maxTerm(): Promise<number>;
+  /** Every node's answer to `select` (a SELECT at level=none) once all have applied the leader's commit index. */
+  settledRows<R>(select: string): Promise<Map<string, R[]>>;
+  /** Once the run is over and settled: what `run` did, since the term was `firstTerm`. */
+  faultStats(run: FaultRun, firstTerm: number): Promise<FaultStats>;
+}
+
+/** Starts the cluster (in a NetnsLab when asked), runs `body`, and always tears both down. */
+export async function withFaultyCluster<T>(opts: FaultyClusterOptions, body: (fc: FaultyCluster) => Promise<T>): Promise<T> {
+  const log = opts.log ?? (() => {});
+  const faults = opts.faults ?? (opts.partitions ? ALL_FAULTS : PROCESS_FAULTS);
+  if (!opts.partitions && faults.some((f) => NETWORK_FAULTS.includes(f))) throw new Error(`${NETWORK_FAULTS.join(", ")} need partitions: true`);
+  const lab = opts.partitions ? NetnsLab.create(opts.cluster?.nodes ?? 3) : null;
+  try {
+    const snapshotArgs = opts.snapshotEvery ? ["--snapshot-threshold", String(opts.snapshotEvery), "--snapshot-keep", String(Math.max(1, Math.floor(opts.snapshotEvery / 10)))] : [];
+    const cluster = await TestCluster.start({
+      ...opts.cluster,
+      extraArgs: [...(opts.cluster?.extraArgs ?? []), ...snapshotArgs],
+      ...(lab ? { netns: lab } : {}),
+    });
+    const fc: FaultyCluster = {
+      cluster,
+      ids: cluster.specs.map((s) => s.id),
+      log,
+      startFaults: (going) => runFaults(cluster, lab, new Prng(hash32(opts.seed, 0)), faults, going, log),
+      maxTerm: () => maxTerm(cluster),
+      settledRows: (select) => settledRows(cluster, select),
+      faultStats: async (run, firstTerm) => {
+        let snapshotsSent = run.snapshotsSentByKilled();
+        for (const s of cluster.specs) snapshotsSent += await snapshotsSentBy(cluster, s.id);
+        return { faults: run.applied, snapshotsSent, firstTerm, lastTerm: await maxTerm(cluster) };
+      },
+    };
+    try {
+      return await body(fc);
+    } catch (e) {
+      log(cluster.dumpLogs());
+      throw e;
+    } finally {
+      await cluster.stop();
+    }
+  } finally {
+    lab?.destroy();
+  }
+}
+
+/** Injects one fault at a time until `going()` turns false, then heals everything. */
+function runFaults(cluster: TestCluster, lab: NetnsLab | null, prng: Prng, kinds: readonly FaultKind[], going: () => boolean, log: (line: string) => void): FaultRun {
+  const applied: string[] = [];
+  let sentByKilled = 0;
+  const ids = cluster.specs.map((s) => s.id);
+  const note = (what: string) => {
+    applied.push(what);
+    log(`nemesis: ${what}`);
+  };
+  const downFor = async (victims: readonly string[], ms: number) => {
+    for (const v of victims) {
+      sentByKilled += await snapshotsSentBy(cluster, v);
+      await cluster.kill(v);
+    }
+    await Bun.sleep(ms);
+    for (const v of victims) cluster.spawn(v);
+  };
+  const done = (async () => {
+    if (kinds.length === 0) {
+      while (going()) await Bun.sleep(100);
+      return;
+    }
+    while (going()) {
+      await Bun.sleep(prng.intIn(700, 2_000));
+      if (!going()) break;
+      const kind = prng.pick(kinds);
+      const leader = await currentLeader(cluster);
+      const followers = ids.filter((id) => id !== leader);
+      const anyNode = prng.pick(ids);
+      const ms = prng.intIn(300, 3_000);
+      switch (kind) {
+        case "kill":
+          note(`kill -9 ${anyNode} for ${ms} ms`);
+          await downFor([anyNode], ms);
+          break;
+        case "kill-leader":
+          if (leader === null) break;
+          note(`kill -9 leader ${leader} for ${ms} ms`);
+          await downFor([leader], ms);
+          break;
+        case "kill-majority": {
+          const victims = prng.shuffle(ids).slice(0, Math.floor(ids.length / 2) + 1);
+          note(`kill -9 ${victims.join(" and ")} (no quorum) for ${ms} ms`);
+          await downFor(victims, ms);
+          break;
+        }
+        case "pause-leader":
+        case "pause-follower": {
+          const victim = kind === "pause-leader" ? leader : (followers.length > 0 ? prng.pick(followers) : null);
+          if (victim === null) break;
+          note(`SIGSTOP ${kind === "pause-leader" ? "leader" : "follower"} ${victim} for ${ms} ms`);
+          cluster.pause(victim);
+          await Bun.sleep(ms);
+          cluster.resume(victim);
+          break;
+        }
+        case "isolate-leader":
+        case "isolate": {
+          const victim = kind === "isolate-leader" ? leader : anyNode;
+          if (victim === null || lab === null) break;
+          note(`isolate ${kind === "isolate-leader" ? "leader " : ""}${victim} from its peers for ${ms} ms`);
+          const index = ids.indexOf(victim);
+          lab.isolate(index);
+          await Bun.sleep(ms);
+          lab.heal(index);
+          break;
+        }
+      }
+    }
+  })();
+  return { done, applied, snapshotsSentByKilled: () => sentByKilled };
+}
+
+async function currentLeader(cluster: TestCluster): Promise<string | null> {
+  const states = await Promise.all(cluster.specs.filter((s) => cluster.procs.has(s.id)).map(async (s) => ({ id: s.id, st: await cluster.status(s.id) })));
+  return states.find((x) => x.st?.role === "leader")?.id ?? null;
+}
+
+/** Snapshots node `id` has shipped since it started (0 if it does not answer). */
+async function snapshotsSentBy(cluster: TestCluster, id: string): Promise<number> {
+  try {
+    const r = await fetch(`${cluster.url(id)}/nodes`, { signal: AbortSignal.timeout(500) });
+    const body = (await r.json()) as { transport?: { peers?: { snapshotsSent?: number }[] } };
+    return (body.transport?.peers ?? []).reduce((n, p) => n + (p.snapshotsSent ?? 0), 0);
+  } catch {
+    return 0;
+  }
+}
+
+async function maxTerm(cluster: TestCluster): Promise<number> {
+  const terms = await Promise.all(cluster.specs.map(async (s) => Number((await cluster.status(s.id))?.term ?? 0)));
+  return Math.max(...terms);
+}
+
+/** Every node's rows once all have applied the leader's commit index. */
+async function settledRows<R>(cluster: TestCluster, select: string): Promise<Map<string, R[]>> {
+  const leader = await cluster.waitForLeader();
+  // A strong read goes through the log: once it answers, the leader has committed every entry before it.
+  await cluster.waitFor(async () => (await cluster.sql(leader, { sql: "SELECT 1" }, "?level=strong")).status === 200, 20_000, "a strong read");
+  const commit = Number((await cluster.status(leader))?.commit_index ?? 0);
+  const out = new Map<string, R[]>();
+  for (const s of cluster.specs) {
+    await cluster.waitFor(async () => Number((await cluster.status(s.id))?.applied_index ?? -1) >= commit, 20_000, `${s.id} to apply index ${commit}`);
+    const r = await cluster.sql(s.id, { sql: select }, "?level=none");
+    if (r.status !== 200) throw new Error(`final read at ${s.id} failed: ${r.text}`);
+    out.set(s.id, (r.json as { result: { rows: R[] } }).result.rows);
+  }
+  return out;
+}
