@@ -488,7 +488,8 @@ export class PeerLink {
         try {
           stream = session.request(this.headers(ROUTE_RPC_PREFIX + path, { "content-length": body.length }));
         } catch (e) {
-          return finish(new PeerRequestError("reset", this.id, `cannot open stream: ${(e as Error).message}`));
+          // Nothing was sent, so the peer cannot have acted on it.
+          return finish(new PeerRequestError("unreachable", this.id, `cannot open stream: ${(e as Error).message}`));
         }
         this.activeRequests++;
         let status = 0;
@@ -514,8 +515,12 @@ export class PeerLink {
         stream.on("close", () => {
           this.activeRequests--;
           this.wakeRequests();
-          if (status > 0 && ended) finish(null, { status, body: toUint8Array(Buffer.concat(chunks)), headers });
-          else finish(new PeerRequestError("reset", this.id, `request ${path}: stream closed before a response${session.destroyed ? ` (session failed: ${this.lastError ?? "closed"})` : ""}`));
+          if (status > 0 && ended) return finish(null, { status, body: toUint8Array(Buffer.concat(chunks)), headers });
+          const failure = `stream closed before a response${session.destroyed ? ` (session failed: ${this.lastError ?? "closed"})` : ""}`;
+          // A stream still pending never got an id: its HEADERS never left, typically because the session
+          // failed to connect (a dead peer). Callers may retry that elsewhere; after a reset they may not.
+          if (stream?.pending) finish(new PeerRequestError("unreachable", this.id, `request ${path} never sent: ${failure}`));
+          else finish(new PeerRequestError("reset", this.id, `request ${path}: ${failure}`));
         });
         stream.end(body);
       };

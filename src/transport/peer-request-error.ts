@@ -7,9 +7,9 @@ import type { NodeId } from "../raft/types.ts";
  */
 export type PeerRequestErrorKind =
   | "unknown-peer" // not in the current peer set
-  | "unreachable" // connection refused / reconnect backoff in progress
+  | "unreachable" // nothing was sent: connection refused, reconnect backoff in progress, no stream opened
   | "timeout"
-  | "reset" // the stream or session failed mid-request
+  | "reset" // the stream or session failed after the request went out (the peer may have acted on it)
   | "status" // the peer answered with an error status
   | "closed" // the transport was stopped
   | "invalid"; // bad arguments (path, file)

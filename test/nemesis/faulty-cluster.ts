@@ -47,6 +47,12 @@ export interface FaultStats {
   readonly snapshotsSent: number;
   readonly firstTerm: number;
   readonly lastTerm: number;
+  /**
+   * The leader's region once the run settled. With a preferred region, the nodes are given
+   * PLACEMENT_WAIT_MS to move leadership back there (issue 5's automatic transfer back).
+   */
+  readonly leaderRegion: string | null;
+  readonly preferredRegion: string | null;
 }
 
 export interface FaultyCluster {
@@ -86,7 +92,9 @@ export async function withFaultyCluster<T>(opts: FaultyClusterOptions, body: (fc
       faultStats: async (run, firstTerm) => {
         let snapshotsSent = run.snapshotsSentByKilled();
         for (const s of cluster.specs) snapshotsSent += await snapshotsSentBy(cluster, s.id);
-        return { faults: run.applied, snapshotsSent, firstTerm, lastTerm: await maxTerm(cluster) };
+        const preferredRegion = opts.cluster?.preferredRegion ?? null;
+        const leaderRegion = await leaderRegionAtEnd(cluster, preferredRegion);
+        return { faults: run.applied, snapshotsSent, firstTerm, lastTerm: await maxTerm(cluster), leaderRegion, preferredRegion };
       },
     };
     try {
@@ -188,6 +196,19 @@ async function snapshotsSentBy(cluster: TestCluster, id: string): Promise<number
     return (body.transport?.peers ?? []).reduce((n, p) => n + (p.snapshotsSent ?? 0), 0);
   } catch {
     return 0;
+  }
+}
+
+const PLACEMENT_WAIT_MS = 30_000;
+
+/** The leader's region: at once without a preferred region, else once it is there (or after PLACEMENT_WAIT_MS, wherever it is). */
+async function leaderRegionAtEnd(cluster: TestCluster, preferred: string | null): Promise<string | null> {
+  const deadline = Date.now() + PLACEMENT_WAIT_MS;
+  for (;;) {
+    const leader = await currentLeader(cluster);
+    const region = leader === null ? null : cluster.spec(leader).region;
+    if (preferred === null || region === preferred || Date.now() > deadline) return region;
+    await Bun.sleep(200);
   }
 }
 

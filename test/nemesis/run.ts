@@ -3,7 +3,7 @@
  * Exits 1 if any run's history has a violation.
  */
 import { parseArgs } from "node:util";
-import { ALL_FAULTS, NETWORK_FAULTS, PROCESS_FAULTS, type FaultKind } from "./faulty-cluster.ts";
+import { ALL_FAULTS, NETWORK_FAULTS, PROCESS_FAULTS, type FaultKind, type FaultStats } from "./faulty-cluster.ts";
 import { runNemesis } from "./nemesis-run.ts";
 import { runBank, type TransferMode } from "./bank-run.ts";
 
@@ -31,7 +31,8 @@ const HELP = `npm run nemesis -- [options]   a real 3-node cluster under faults,
   --snapshot-every N
                   compact the log every N applied entries (keeping N/10), so restarted nodes catch up
                   through snapshots (default: the node's own 10000)
-  --geo           regions ams,ams,iad with 1 ms / 15 ms simulated latency, preferred region ams
+  --geo           regions ams,ams,iad with 1 ms / 15 ms simulated latency, preferred region ams; also
+                  fails the run if leadership is not back in ams 30 s after the faults
   --quiet         print only each run's summary
 `;
 
@@ -89,20 +90,25 @@ for (let seed = firstSeed; seed < firstSeed + Number(values.runs); seed++) {
   };
   let summary: string;
   let violations: readonly { kind: string; detail: string }[];
+  let stats: FaultStats;
   if (values.workload === "bank") {
     const r = await runBank({ ...common, transfers: transfers as TransferMode[] });
-    const s = r.stats;
+    const s = (stats = r.stats);
     violations = r.violations;
     summary =
       `${s.transfersCommitted} transfers committed (${transfers.join("/")}; ${s.transfersDeclined} declined, ${s.transfersFailed} failed), ` +
       `${s.reads} reads (${s.readsFailed} failed), ${s.faults.length} faults, ${s.snapshotsSent} snapshots sent, terms ${s.firstTerm}→${s.lastTerm}`;
   } else {
     const r = await runNemesis({ ...common, readLevel: level, via });
-    const s = r.stats;
+    const s = (stats = r.stats);
     violations = r.violations;
     summary =
       `${s.appendsAcked} appends acknowledged (${s.ackedAfterResend} after a resend, ${s.appendsUnknown} unknown), ` +
       `${s.reads} reads at ${level} via ${via} (${s.readsFailed} refused or timed out), ${s.faults.length} faults, ${s.snapshotsSent} snapshots sent, terms ${s.firstTerm}→${s.lastTerm}`;
+  }
+  if (stats.preferredRegion !== null) summary += `, leader settled in ${stats.leaderRegion ?? "no region"}`;
+  if (stats.preferredRegion !== null && stats.leaderRegion !== stats.preferredRegion) {
+    violations = [...violations, { kind: "leader-not-home", detail: `the leader is in ${stats.leaderRegion ?? "no region"} 30 s after the faults, not in the preferred region ${stats.preferredRegion}` }];
   }
   console.log(`seed ${seed}: ${violations.length === 0 ? "ok" : `${violations.length} VIOLATION(S)`} in ${((Date.now() - started) / 1000).toFixed(0)} s — ${summary}`);
   for (const v of violations) console.log(`  ${v.kind}: ${v.detail}`);

@@ -79,6 +79,19 @@ test("kill -9 of the leader: a new leader serves writes and no acknowledged writ
   }, 20_000, "the restarted node to catch up");
 }, 60_000);
 
+test("a write sent to a follower just after the leader died waits for the next leader instead of failing", async () => {
+  const old = await cluster.leader();
+  const via = cluster.specs.find((s) => s.id !== old && cluster.procs.has(s.id))!.id;
+  await cluster.kill(old);
+  // Let the follower see the connection close; then its RPC to the dead leader never leaves,
+  // which must count as "no leader yet" (wait and retry), not as "may have been applied" (503).
+  await Bun.sleep(100);
+  const r = await cluster.sql(via, { sql: "INSERT INTO kv (k, v) VALUES ('during-election', 1)" }, "", { "x-quorumlite-request-id": "during-election" });
+  expect(r.status).toBe(200);
+  expect(await cluster.leader([old])).not.toBe(old);
+  await cluster.restart(old);
+}, 60_000);
+
 test("replicas are identical, including random() and CURRENT_TIMESTAMP defaults", async () => {
   await cluster.sql("n1", { statements: [
     { sql: "INSERT INTO kv (k, v) VALUES ('rand', random())" },
