@@ -28,10 +28,25 @@ export interface DriverEvents {
   onFatal?(e: unknown): void;
 }
 
+interface PendingRead {
+  readonly resolve: (index: number) => void;
+  readonly reject: (e: Error) => void;
+  readonly lease: boolean;
+  /** Date.now() when the core was last asked for this read's index. */
+  askedAt: number;
+}
+
+/**
+ * A read index not answered this long is asked for again. A follower's request
+ * travels to the leader as one message: if the leader died or the message was
+ * lost, nothing else would ever answer it (etcd re-sends on the same period).
+ */
+const READ_INDEX_RETRY_MS = 500;
+
 export class RaftDriver {
   readonly proposals = new ProposalTracker();
   readonly appliedWaiters: IndexWaiters;
-  private readonly reads = new Map<string, { resolve: (index: number) => void; reject: (e: Error) => void }>();
+  private readonly reads = new Map<string, PendingRead>();
   private persistTail: Promise<void> = Promise.resolve();
   private scheduled = false;
   private ticker: Timer | null = null;
@@ -71,6 +86,7 @@ export class RaftDriver {
   start(tickMs: number): void {
     this.ticker = setInterval(() => {
       this.raft.tick();
+      if (this.reads.size > 0) this.askReadsAgain(Date.now() - READ_INDEX_RETRY_MS);
       this.process();
     }, tickMs);
     this.schedule();
@@ -118,10 +134,23 @@ export class RaftDriver {
   /** Ask for a read index; resolves with the index to wait for, once safe (thesis §6.4). */
   readIndex(ctx: string, lease: boolean): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.reads.set(ctx, { resolve, reject });
+      this.reads.set(ctx, { resolve, reject, lease, askedAt: Date.now() });
       this.raft.readIndex(ctx, { lease });
       this.schedule();
     });
+  }
+
+  /**
+   * Asks again for every read index requested at or before `askedBy`. Any
+   * answer is safe to use, from the old leader or the new one: each confirmed
+   * its leadership after the request reached it (thesis §6.4); the first wins.
+   */
+  private askReadsAgain(askedBy: number): void {
+    for (const [ctx, r] of this.reads) {
+      if (r.askedAt > askedBy) continue;
+      r.askedAt = Date.now();
+      this.raft.readIndex(ctx, { lease: r.lease });
+    }
   }
 
   cancelRead(ctx: string): void {
@@ -140,7 +169,10 @@ export class RaftDriver {
 
   private handle(rd: Ready): void {
     if (rd.softState) {
+      const leaderChanged = rd.softState.leader !== this.soft.leader;
       this.soft = rd.softState;
+      // Reads sent to the old leader would wait for their retry: send them to the new one now.
+      if (leaderChanged && rd.softState.leader !== null) this.askReadsAgain(Infinity);
       this.store.useBackgroundWriter(rd.softState.role === "leader");
       if (rd.softState.role === "leader") this.lastLeaderContact = Date.now();
       this.events.onSoftState?.(rd.softState);
