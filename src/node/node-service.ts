@@ -63,7 +63,7 @@ export class NodeService implements SqlService {
     for (;;) {
       try {
         if (this.driver.softState.role === "leader") {
-          await this.gate.pass();
+          await this.gate.pass(deadline);
           return await this.proposeAsLeader(cmd, this.stamp(), options, deadline);
         }
         if (this.driver.softState.leader === null) throw new ServiceError("no-leader", "no leader elected yet; retry shortly");
@@ -78,8 +78,9 @@ export class NodeService implements SqlService {
   /** Entry point for writes forwarded by followers: this node must be the leader. */
   async writeAsLeader(cmd: CommandInput, options: WriteOptions = {}): Promise<Applied<CommandOutcome>> {
     if (this.driver.softState.role !== "leader") throw this.notLeader();
-    await this.gate.pass();
-    return this.proposeAsLeader(cmd, this.stamp(), options, Date.now() + (options.timeoutMs ?? this.opts.writeTimeoutMs));
+    const deadline = Date.now() + (options.timeoutMs ?? this.opts.writeTimeoutMs);
+    await this.gate.pass(deadline);
+    return this.proposeAsLeader(cmd, this.stamp(), options, deadline);
   }
 
   async read(steps: readonly BatchStep[], options: ReadOptions): Promise<Applied<CommandOutcome & { kind: "batch" }>> {
@@ -117,10 +118,10 @@ export class NodeService implements SqlService {
     return { outcome: this.sm.read(steps), bookmark: this.driver.appliedIndex };
   }
 
-  async beginInteractive(options: { readonly idleTimeoutMs: number }): Promise<InteractiveTx> {
+  async beginInteractive(options: { readonly idleTimeoutMs: number; readonly signal?: AbortSignal }): Promise<InteractiveTx> {
     if (this.driver.softState.role !== "leader") throw this.notLeader();
     const id = `tx-${this.driver.raft.status().id}-${Math.floor(this.opts.random() * 2 ** 48).toString(36)}`;
-    await this.gate.acquire(id);
+    await this.gate.acquire(id, Date.now() + this.opts.writeTimeoutMs, options.signal);
     try {
       // The scratch must see every write this leader accepted before the gate closed.
       const status = this.driver.raft.status();

@@ -49,8 +49,12 @@ export interface SqlService {
   read(steps: readonly BatchStep[], options: ReadOptions): Promise<Applied<CommandOutcome & { kind: "batch" }>>;
   /** True when every statement is read-only (uses SQLite's own sqlite3_stmt_readonly via a prepare). */
   isReadOnly(sql: string): boolean;
-  /** Only on the leader (throws ServiceError("not-leader") elsewhere). Other writers queue until it ends. */
-  beginInteractive(options: { readonly idleTimeoutMs: number }): Promise<InteractiveTx>;
+  /**
+   * Only on the leader (throws ServiceError("not-leader") elsewhere). Other writers queue until it ends.
+   * `signal`: the client's request; if it goes away while the BEGIN waits for the write lock, the BEGIN
+   * gives up rather than take the lock for nobody.
+   */
+  beginInteractive(options: { readonly idleTimeoutMs: number; readonly signal?: AbortSignal }): Promise<InteractiveTx>;
 }
 
 export type ServiceErrorCode =

@@ -35,6 +35,8 @@ export interface BankStats extends FaultStats {
   readonly transfersFailed: number;
   readonly reads: number;
   readonly readsFailed: number;
+  /** Why transfers and reads failed, most frequent first (digits masked). */
+  readonly failureReasons: readonly (readonly [reason: string, count: number])[];
 }
 
 export interface BankResult {
@@ -73,6 +75,12 @@ async function runOn(fc: FaultyCluster, opts: BankOptions): Promise<BankResult> 
   let declined = 0;
   let failed = 0;
   let readsFailed = 0;
+  const failureReasons = new Map<string, number>();
+  // Messages carry ports, ids and indexes: without digits, one reason counts as one.
+  const noteFailure = (e: unknown) => {
+    const reason = (e instanceof Error ? `${(e as { code?: string }).code ?? e.name}: ${e.message}` : String(e)).replace(/\d+/g, "N").slice(0, 120);
+    failureReasons.set(reason, (failureReasons.get(reason) ?? 0) + 1);
+  };
 
   // A paused or cut-off node would hold a request forever: every HTTP call gets a deadline.
   const timedFetch = (input: string | URL | Request, init?: RequestInit) => fetch(input, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
@@ -130,16 +138,18 @@ async function runOn(fc: FaultyCluster, opts: BankOptions): Promise<BankResult> 
             const outcome = await transfer(client, prng.pick(modes), from, to, prng.intIn(1, 30));
             if (outcome === "committed") committed++;
             else declined++;
-          } catch {
+          } catch (e) {
             failed++;
+            noteFailure(e);
             await Bun.sleep(prng.intIn(20, 100));
           }
         } else {
           try {
             const rs = await client.execute(`SELECT balance FROM ${TABLE} ORDER BY id`);
             reads.push({ balances: rs.rows.map((r) => Number(r.balance)), at: now(), via: node });
-          } catch {
+          } catch (e) {
             readsFailed++;
+            noteFailure(e);
             await Bun.sleep(prng.intIn(20, 100));
           }
         }
@@ -158,6 +168,6 @@ async function runOn(fc: FaultyCluster, opts: BankOptions): Promise<BankResult> 
   const faultStats = await fc.faultStats(nemesis, firstTerm);
   return {
     violations: checkBank({ accounts, total, reads, finalBalances }),
-    stats: { transfersCommitted: committed, transfersDeclined: declined, transfersFailed: failed, reads: reads.length, readsFailed, ...faultStats },
+    stats: { transfersCommitted: committed, transfersDeclined: declined, transfersFailed: failed, reads: reads.length, readsFailed, failureReasons: [...failureReasons].sort((a, b) => b[1] - a[1]), ...faultStats },
   };
 }

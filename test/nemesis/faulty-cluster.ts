@@ -53,7 +53,16 @@ export interface FaultStats {
    */
   readonly leaderRegion: string | null;
   readonly preferredRegion: string | null;
+  /**
+   * From the end of the faults until the leader served a strong read (a write through the log):
+   * how long the healed cluster took to take writes again. Availability, not safety — but a
+   * stall here is a bug (SETTLE_LIMIT_MS).
+   */
+  readonly settleMs: number;
 }
+
+/** A healed 3-node cluster elects a leader in about a second; taking this long to serve a write is a stall. */
+export const SETTLE_LIMIT_MS = 10_000;
 
 export interface FaultyCluster {
   readonly cluster: TestCluster;
@@ -82,25 +91,31 @@ export async function withFaultyCluster<T>(opts: FaultyClusterOptions, body: (fc
       extraArgs: [...(opts.cluster?.extraArgs ?? []), ...snapshotArgs],
       ...(lab ? { netns: lab } : {}),
     });
+    let settleMs = 0;
     const fc: FaultyCluster = {
       cluster,
       ids: cluster.specs.map((s) => s.id),
       log,
       startFaults: (going) => runFaults(cluster, lab, new Prng(hash32(opts.seed, 0)), faults, going, log),
       maxTerm: () => maxTerm(cluster),
-      settledRows: (select) => settledRows(cluster, select),
+      settledRows: async <R>(select: string) => {
+        const r = await settledRows<R>(cluster, select, log);
+        settleMs = r.settleMs;
+        return r.rows;
+      },
       faultStats: async (run, firstTerm) => {
         let snapshotsSent = run.snapshotsSentByKilled();
         for (const s of cluster.specs) snapshotsSent += await snapshotsSentBy(cluster, s.id);
         const preferredRegion = opts.cluster?.preferredRegion ?? null;
         const leaderRegion = await leaderRegionAtEnd(cluster, preferredRegion);
-        return { faults: run.applied, snapshotsSent, firstTerm, lastTerm: await maxTerm(cluster), leaderRegion, preferredRegion };
+        return { faults: run.applied, snapshotsSent, firstTerm, lastTerm: await maxTerm(cluster), leaderRegion, preferredRegion, settleMs };
       },
     };
     try {
       return await body(fc);
     } catch (e) {
       log(cluster.dumpLogs());
+      for (const spec of cluster.specs) log(`${spec.id} /status: ${JSON.stringify(await cluster.status(spec.id))}`);
       throw e;
     } finally {
       await cluster.stop();
@@ -218,10 +233,28 @@ async function maxTerm(cluster: TestCluster): Promise<number> {
 }
 
 /** Every node's rows once all have applied the leader's commit index. */
-async function settledRows<R>(cluster: TestCluster, select: string): Promise<Map<string, R[]>> {
+async function settledRows<R>(cluster: TestCluster, select: string, log: (line: string) => void): Promise<{ rows: Map<string, R[]>; settleMs: number }> {
+  const started = Date.now();
   const leader = await cluster.waitForLeader();
+  const elected = Date.now();
   // A strong read goes through the log: once it answers, the leader has committed every entry before it.
-  await cluster.waitFor(async () => (await cluster.sql(leader, { sql: "SELECT 1" }, "?level=strong")).status === 200, 20_000, "a strong read");
+  let refusals = 0;
+  let lastRefusal = "";
+  await cluster.waitFor(
+    async () => {
+      const r = await cluster.sql(leader, { sql: "SELECT 1" }, "?level=strong");
+      if (r.status === 200) return true;
+      refusals++;
+      lastRefusal = `${r.status} ${r.text.slice(0, 200)}`;
+      return false;
+    },
+    20_000,
+    "a strong read",
+  );
+  const settleMs = Date.now() - started;
+  if (settleMs > 3_000) {
+    log(`settling was slow: all nodes ready after ${elected - started} ms, then ${refusals} strong reads refused over ${Date.now() - elected} ms (last: ${lastRefusal})`);
+  }
   const commit = Number((await cluster.status(leader))?.commit_index ?? 0);
   const out = new Map<string, R[]>();
   for (const s of cluster.specs) {
@@ -230,5 +263,5 @@ async function settledRows<R>(cluster: TestCluster, select: string): Promise<Map
     if (r.status !== 200) throw new Error(`final read at ${s.id} failed: ${r.text}`);
     out.set(s.id, (r.json as { result: { rows: R[] } }).result.rows);
   }
-  return out;
+  return { rows: out, settleMs };
 }

@@ -3,7 +3,7 @@
  * Exits 1 if any run's history has a violation.
  */
 import { parseArgs } from "node:util";
-import { ALL_FAULTS, NETWORK_FAULTS, PROCESS_FAULTS, type FaultKind, type FaultStats } from "./faulty-cluster.ts";
+import { ALL_FAULTS, NETWORK_FAULTS, PROCESS_FAULTS, SETTLE_LIMIT_MS, type FaultKind, type FaultStats } from "./faulty-cluster.ts";
 import { runNemesis } from "./nemesis-run.ts";
 import { runBank, type TransferMode } from "./bank-run.ts";
 
@@ -33,6 +33,8 @@ const HELP = `npm run nemesis -- [options]   a real 3-node cluster under faults,
                   through snapshots (default: the node's own 10000)
   --geo           regions ams,ams,iad with 1 ms / 15 ms simulated latency, preferred region ams; also
                   fails the run if leadership is not back in ams 30 s after the faults
+
+A run also fails if, once the faults end, the cluster takes over ${SETTLE_LIMIT_MS / 1000} s to serve a write again.
   --quiet         print only each run's summary
 `;
 
@@ -97,7 +99,8 @@ for (let seed = firstSeed; seed < firstSeed + Number(values.runs); seed++) {
     violations = r.violations;
     summary =
       `${s.transfersCommitted} transfers committed (${transfers.join("/")}; ${s.transfersDeclined} declined, ${s.transfersFailed} failed), ` +
-      `${s.reads} reads (${s.readsFailed} failed), ${s.faults.length} faults, ${s.snapshotsSent} snapshots sent, terms ${s.firstTerm}→${s.lastTerm}`;
+      `${s.reads} reads (${s.readsFailed} failed), ${s.faults.length} faults, ${s.snapshotsSent} snapshots sent, terms ${s.firstTerm}→${s.lastTerm}` +
+      s.failureReasons.slice(0, 6).map(([reason, n]) => `\n    ${n} × ${reason}`).join("");
   } else {
     const r = await runNemesis({ ...common, readLevel: level, via });
     const s = (stats = r.stats);
@@ -106,6 +109,8 @@ for (let seed = firstSeed; seed < firstSeed + Number(values.runs); seed++) {
       `${s.appendsAcked} appends acknowledged (${s.ackedAfterResend} after a resend, ${s.appendsUnknown} unknown), ` +
       `${s.reads} reads at ${level} via ${via} (${s.readsFailed} refused or timed out), ${s.faults.length} faults, ${s.snapshotsSent} snapshots sent, terms ${s.firstTerm}→${s.lastTerm}`;
   }
+  summary += `, writes again ${stats.settleMs} ms after the faults`;
+  if (stats.settleMs > SETTLE_LIMIT_MS) violations = [...violations, { kind: "slow-recovery", detail: `the healed cluster took ${stats.settleMs} ms to serve a write (limit ${SETTLE_LIMIT_MS} ms)` }];
   if (stats.preferredRegion !== null) summary += `, leader settled in ${stats.leaderRegion ?? "no region"}`;
   if (stats.preferredRegion !== null && stats.leaderRegion !== stats.preferredRegion) {
     violations = [...violations, { kind: "leader-not-home", detail: `the leader is in ${stats.leaderRegion ?? "no region"} 30 s after the faults, not in the preferred region ${stats.preferredRegion}` }];

@@ -43,7 +43,8 @@ export async function forwardHrana(
   const url = new URL(path + new URL(original.url).search, baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`);
   let resp: Response;
   try {
-    resp = await fetcher(url, { method: "POST", headers, body });
+    // If the client goes away, so does this request: the owner then closes the stream it can no longer hand back.
+    resp = await fetcher(url, { method: "POST", headers, body, signal: original.signal });
   } catch (e) {
     throw new HranaHttpError(503, "STREAM_OWNER_UNAVAILABLE", `The node that owns this stream is unreachable: ${(e as Error).message}`, 1);
   }

@@ -102,7 +102,7 @@ export function hranaRoutes(deps: HranaRoutesDeps): Hono {
 
   function context(req: Request, version: HranaVersion, access: Access): ExecContext {
     const { read, write } = requestOptions(req, deps.defaultReadLevel);
-    return { version, read, write, access, mayMove: req.headers.get(MOVED_HEADER) === null };
+    return { version, read, write, access, mayMove: req.headers.get(MOVED_HEADER) === null, signal: req.signal };
   }
 
   /** Verifies a baton: returns the local stream, or the node that owns it. */
@@ -199,7 +199,7 @@ export function hranaRoutes(deps: HranaRoutesDeps): Hono {
         if (e instanceof MoveToLeader) return await movePipeline(e, stream, body, i, results, req, version, exec.bookmark);
         throw e;
       }
-      const baton = registry.release(stream);
+      const baton = registry.release(stream, req.signal.aborted);
       return json({ baton, base_url: null, results }, 200, exec.bookmark);
     } catch (e) {
       return failure(e);
@@ -224,7 +224,7 @@ export function hranaRoutes(deps: HranaRoutesDeps): Hono {
         if (e instanceof MoveToLeader) return await moveCursor(e, stream, body.rawBatch, req);
         throw e;
       }
-      const baton = registry.release(stream);
+      const baton = registry.release(stream, req.signal.aborted);
       const lines = [JSON.stringify({ baton, base_url: null })];
       const wantRows = body.steps.map((s) => s.stmt.wantRows);
       for (const entry of cursorEntries(r.ok ? r.value : r.error, wantRows)) lines.push(JSON.stringify(entry));

@@ -38,6 +38,8 @@ export interface ExecContext {
   readonly access: Access;
   /** False when this request was itself forwarded to move a stream: it must not move again. */
   readonly mayMove: boolean;
+  /** Aborts when the client goes away (see WriteGate: an abandoned BEGIN must not take the write lock). */
+  readonly signal?: AbortSignal;
 }
 
 export interface ExecutorDeps {
@@ -359,7 +361,7 @@ export class StreamExecutor {
   private async beginWrite(savepoint: string | null, p: PreparedStmt): Promise<StepOutcome> {
     let tx: InteractiveTx;
     try {
-      tx = await this.deps.service.beginInteractive({ idleTimeoutMs: this.deps.txIdleTimeoutMs });
+      tx = await this.deps.service.beginInteractive({ idleTimeoutMs: this.deps.txIdleTimeoutMs, ...(this.ctx.signal ? { signal: this.ctx.signal } : {}) });
     } catch (e) {
       if (isServiceError(e) && e.code === "not-leader" && e.leaderHttp !== null && this.effects === 0 && this.ctx.mayMove) {
         throw new MoveToLeader(e.leaderHttp);

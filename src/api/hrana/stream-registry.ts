@@ -9,7 +9,7 @@ import type { BatonCodec, BatonFields } from "./baton.ts";
 import { HranaHttpError } from "./errors.ts";
 import { HranaStream } from "./stream.ts";
 
-export type DiscardReason = "closed" | "expired" | "failed" | "moved";
+export type DiscardReason = "closed" | "expired" | "failed" | "moved" | "abandoned";
 
 const TOMBSTONE_TTL_MS = 5 * 60_000;
 const MAX_TOMBSTONES = 10_000;
@@ -19,6 +19,7 @@ const GONE_MESSAGES: Readonly<Record<DiscardReason, readonly [string, string]>> 
   closed: ["STREAM_CLOSED", "Stream for this baton was closed"],
   failed: ["STREAM_CLOSED", "The stream was closed after a server error"],
   moved: ["STREAM_CLOSED", "The stream moved to the leader; use the baton from the latest response"],
+  abandoned: ["STREAM_CLOSED", "The client went away before the answer that carried this stream's next baton, so the stream was closed"],
 };
 
 export interface StreamRegistryOptions {
@@ -70,10 +71,15 @@ export class StreamRegistry {
     return stream;
   }
 
-  /** Ends a request: returns the next baton, or null when the stream was closed (and is now gone). */
-  release(stream: HranaStream): string | null {
-    if (stream.closed) {
-      this.discard(stream, "closed");
+  /**
+   * Ends a request: returns the next baton, or null when the stream was closed (and is now gone).
+   * A baton works once, so if the client gave up on this request it can never learn the next one:
+   * the stream is closed at once (rolling back its transaction) rather than left to expire while it
+   * holds the write lock.
+   */
+  release(stream: HranaStream, clientGone = false): string | null {
+    if (stream.closed || clientGone) {
+      this.discard(stream, stream.closed ? "closed" : "abandoned");
       return null;
     }
     stream.acquired = false;

@@ -61,7 +61,7 @@ export class StateMachineSqlService implements SqlService {
 
   async write(cmd: CommandInput, options?: WriteOptions): Promise<Applied<CommandOutcome>> {
     this.calls.push({ op: "write", detail: cmd, ...(options ? { options } : {}) });
-    await this.gate.pass();
+    await this.gate.pass(Date.now() + 10_000);
     return this.apply(cmd, this.stamp());
   }
 
@@ -79,10 +79,10 @@ export class StateMachineSqlService implements SqlService {
     return this.sm.isReadOnly(sql);
   }
 
-  async beginInteractive(options: { readonly idleTimeoutMs: number }): Promise<InteractiveTx> {
+  async beginInteractive(options: { readonly idleTimeoutMs: number; readonly signal?: AbortSignal }): Promise<InteractiveTx> {
     this.calls.push({ op: "begin" });
     const id = `tx-${++this.txCounter}`;
-    await this.gate.acquire(id);
+    await this.gate.acquire(id, Date.now() + 10_000, options.signal);
     const stamp = this.stamp();
     const tx: LeaderInteractiveTx = new LeaderInteractiveTx({
       id,
