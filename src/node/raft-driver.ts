@@ -86,7 +86,8 @@ export class RaftDriver {
   start(tickMs: number): void {
     this.ticker = setInterval(() => {
       this.raft.tick();
-      if (this.reads.size > 0) this.askReadsAgain(Date.now() - READ_INDEX_RETRY_MS);
+      // A leader's own pending reads wait on its heartbeat rounds, which it retries itself.
+      if (this.reads.size > 0 && this.soft.role !== "leader") this.askReadsAgain(Date.now() - READ_INDEX_RETRY_MS);
       this.process();
     }, tickMs);
     this.schedule();
