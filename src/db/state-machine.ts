@@ -291,13 +291,16 @@ export class StateMachine {
   /**
    * Replaces the whole database with the snapshot file at `fromPath` (which
    * is moved into place) and reopens it; appliedIndex() becomes the
-   * snapshot's. An open scratch is aborted.
+   * snapshot's. An open scratch is aborted. A snapshot older than what is
+   * applied is refused (StaleSnapshotError) and the database left as it is:
+   * applied entries are never undone.
    */
   restoreSnapshot(fromPath: string): void {
     this.assertOpen();
     // A copy still reading the old file would get it swapped (and its -wal removed) under it.
     if (this.copies.size > 0) throw new Error("a snapshot copy is still reading the database; await snapshotCopiesSettled() first");
     const index = readSnapshotIndex(fromPath);
+    if (index < this.applied) throw new StaleSnapshotError(index, this.applied);
     this.scratch?.abort("the database was replaced by a snapshot");
     this.closeConnections();
     installDatabaseFile(fromPath, this.path);
@@ -340,5 +343,16 @@ export class StateMachine {
     this.scratch?.abort("the state machine was closed");
     this.scratch = null;
     this.closeConnections();
+  }
+}
+
+/** A snapshot whose data is older than what the database has already applied. */
+export class StaleSnapshotError extends Error {
+  override readonly name = "StaleSnapshotError";
+  constructor(
+    readonly snapshotIndex: number,
+    readonly appliedIndex: number,
+  ) {
+    super(`snapshot holds data up to index ${snapshotIndex}, but index ${appliedIndex} is already applied`);
   }
 }

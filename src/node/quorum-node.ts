@@ -389,9 +389,17 @@ export class QuorumNode implements NodeView {
       // Flushed off the event loop, so the fsync inside restoreSnapshot finds nothing left to write.
       await fsyncPathAsync(file);
       await this.sm.snapshotCopiesSettled();
-      this.sm.restoreSnapshot(file);
-      this.driver.appliedIndex = Math.max(this.sm.appliedIndex(), msg.meta.index);
-      this.log(`installed snapshot (index ${msg.meta.index}, data at ${this.sm.appliedIndex()}) from ${from}`);
+      // The download took time, and snapshots travel beside the Raft messages: by now the sender may
+      // have been deposed, or a newer snapshot or the log may have taken this node past it. Installing
+      // it then would undo applied entries. The core still sees the message, to answer the sender.
+      const st = this.raft.status();
+      if (msg.term < st.term || msg.meta.index <= st.commit) {
+        this.log(`ignored a stale snapshot from ${from} (index ${msg.meta.index}, term ${msg.term}; this node: term ${st.term}, commit ${st.commit}, applied ${this.sm.appliedIndex()})`);
+      } else {
+        this.sm.restoreSnapshot(file);
+        this.driver.appliedIndex = Math.max(this.sm.appliedIndex(), msg.meta.index);
+        this.log(`installed snapshot (index ${msg.meta.index}, data at ${this.sm.appliedIndex()}) from ${from}`);
+      }
       this.driver.step(msg);
     } finally {
       if (existsSync(file)) rmSync(file, { force: true });

@@ -2,7 +2,7 @@ import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { StateMachine } from "../../src/db/state-machine.ts";
+import { StaleSnapshotError, StateMachine } from "../../src/db/state-machine.ts";
 import { dumpDatabase, okRows, STAMP, stmts, tempDir } from "./state-machine-fixture.ts";
 
 function journalMode(path: string): unknown {
@@ -35,6 +35,30 @@ describe("snapshots", () => {
     expect([header[18], header[19]]).toEqual([1, 1]);
     expect(existsSync(`${snap}-wal`)).toBe(false);
     expect(dumpDatabase(snap)).toBe(dumpDatabase(sm.path));
+    sm.close();
+  });
+
+  test("restoreSnapshot refuses a snapshot older than what is applied, and the database stays as it was", async () => {
+    const dir = tempDir();
+    const old = StateMachine.open(join(dir, "old.db"));
+    old.applyEntries([
+      { index: 1, command: stmts(["CREATE TABLE t (v)"]) },
+      { index: 2, command: stmts(["INSERT INTO t VALUES (1)"]) },
+    ]);
+    const snap = join(dir, "old-snapshot.db");
+    await old.writeSnapshot(snap);
+    const sm = StateMachine.open(join(dir, "db.sqlite"));
+    sm.applyEntries([
+      { index: 1, command: stmts(["CREATE TABLE t (v)"]) },
+      { index: 2, command: stmts(["INSERT INTO t VALUES (1)"]) },
+      { index: 3, command: stmts(["INSERT INTO t VALUES (2)"]) },
+    ]);
+    expect(() => sm.restoreSnapshot(snap)).toThrow(StaleSnapshotError);
+    expect(sm.appliedIndex()).toBe(3);
+    expect(okRows(sm.read([{ stmt: { sql: "SELECT count(*) AS n FROM t" } }]).steps[0])).toEqual([[2n]]);
+    sm.applyEntries([{ index: 4, command: stmts(["INSERT INTO t VALUES (3)"]) }]);
+    expect(sm.appliedIndex()).toBe(4);
+    old.close();
     sm.close();
   });
 
