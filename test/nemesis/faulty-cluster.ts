@@ -38,6 +38,8 @@ export interface FaultRun {
   readonly applied: readonly string[];
   /** Snapshots shipped by nodes, read from each just before it was killed. */
   readonly snapshotsSentByKilled: () => number;
+  /** Nodes that exited without being killed (a FATAL), each restarted so the run could go on. */
+  readonly crashes: readonly string[];
 }
 
 /** What the nemesis did, for a run's stats. */
@@ -59,6 +61,8 @@ export interface FaultStats {
    * stall here is a bug (SETTLE_LIMIT_MS).
    */
   readonly settleMs: number;
+  /** See FaultRun.crashes: any entry is a bug. */
+  readonly crashes: readonly string[];
 }
 
 /** A healed 3-node cluster elects a leader in about a second; taking this long to serve a write is a stall. */
@@ -108,7 +112,7 @@ export async function withFaultyCluster<T>(opts: FaultyClusterOptions, body: (fc
         for (const s of cluster.specs) snapshotsSent += await snapshotsSentBy(cluster, s.id);
         const preferredRegion = opts.cluster?.preferredRegion ?? null;
         const leaderRegion = await leaderRegionAtEnd(cluster, preferredRegion);
-        return { faults: run.applied, snapshotsSent, firstTerm, lastTerm: await maxTerm(cluster), leaderRegion, preferredRegion, settleMs };
+        return { faults: run.applied, snapshotsSent, firstTerm, lastTerm: await maxTerm(cluster), leaderRegion, preferredRegion, settleMs, crashes: run.crashes };
       },
     };
     try {
@@ -128,8 +132,22 @@ export async function withFaultyCluster<T>(opts: FaultyClusterOptions, body: (fc
 /** Injects one fault at a time until `going()` turns false, then heals everything. */
 function runFaults(cluster: TestCluster, lab: NetnsLab | null, prng: Prng, kinds: readonly FaultKind[], going: () => boolean, log: (line: string) => void): FaultRun {
   const applied: string[] = [];
+  const crashes: string[] = [];
   let sentByKilled = 0;
   const ids = cluster.specs.map((s) => s.id);
+  // The nemesis's own kills take a node out of `procs` before it exits: an exited process still
+  // there stopped by itself.
+  const reapCrashed = () => {
+    for (const id of ids) {
+      const proc = cluster.procs.get(id);
+      if (proc?.exitCode == null && proc?.signalCode == null) continue;
+      const lines = cluster.logs.get(id) ?? [];
+      const why = [...lines].reverse().find((l) => l.includes("FATAL")) ?? lines.at(-1) ?? "no log";
+      crashes.push(`${id} exited with ${proc.exitCode ?? proc.signalCode}: ${why}`);
+      log(`nemesis: ${id} crashed (${why}); restarting it`);
+      cluster.spawn(id);
+    }
+  };
   const note = (what: string) => {
     applied.push(what);
     log(`nemesis: ${what}`);
@@ -149,6 +167,7 @@ function runFaults(cluster: TestCluster, lab: NetnsLab | null, prng: Prng, kinds
     }
     while (going()) {
       await Bun.sleep(prng.intIn(700, 2_000));
+      reapCrashed();
       if (!going()) break;
       const kind = prng.pick(kinds);
       const leader = await currentLeader(cluster);
@@ -195,7 +214,7 @@ function runFaults(cluster: TestCluster, lab: NetnsLab | null, prng: Prng, kinds
       }
     }
   })();
-  return { done, applied, snapshotsSentByKilled: () => sentByKilled };
+  return { done: done.then(reapCrashed), applied, crashes, snapshotsSentByKilled: () => sentByKilled };
 }
 
 async function currentLeader(cluster: TestCluster): Promise<string | null> {

@@ -17,6 +17,7 @@ test(`under kill -9, SIGSTOP and lost quorum, reads stay linearizable and every 
   const { violations, stats } = await runNemesis({ seconds: 25, seed: SEED, snapshotEvery: 100 });
   expect(violations).toEqual([]);
   expect(stats.settleMs).toBeLessThan(SETTLE_LIMIT_MS);
+  expect(stats.crashes).toEqual([]);
   // Not vacuous: the run did work, faults happened, leadership moved, and
   // appends whose first attempt failed were resent and acknowledged.
   expect(stats.appendsAcked).toBeGreaterThan(200);
@@ -30,6 +31,7 @@ test(`through quorumlite/client (its routing, retries and request ids), faults c
   const { violations, stats } = await runNemesis({ seconds: 15, seed: SEED + 1, via: "client" });
   expect(violations).toEqual([]);
   expect(stats.settleMs).toBeLessThan(SETTLE_LIMIT_MS);
+  expect(stats.crashes).toEqual([]);
   expect(stats.appendsAcked).toBeGreaterThan(100);
   expect(stats.reads).toBeGreaterThan(100);
   expect(stats.lastTerm).toBeGreaterThan(stats.firstTerm);
@@ -40,6 +42,7 @@ test.skipIf(!NetnsLab.available())(`a leader cut off from its peers while its cl
   const { violations, stats } = await runNemesis({ seconds: 20, seed: SEED, partitions: true, faults: ["isolate-leader", "isolate"], readLevel: "weak" });
   expect(violations).toEqual([]);
   expect(stats.settleMs).toBeLessThan(SETTLE_LIMIT_MS);
+  expect(stats.crashes).toEqual([]);
   expect(stats.appendsAcked).toBeGreaterThan(200);
   expect(stats.reads).toBeGreaterThan(200);
   expect(stats.faults.filter((f) => f.startsWith("isolate leader")).length).toBeGreaterThanOrEqual(2);
@@ -58,6 +61,7 @@ test(`bank: transfers in interactive transactions and atomic batches through @li
   const { violations, stats } = await runBank({ seconds: 20, seed: SEED, snapshotEvery: 100 });
   expect(violations).toEqual([]);
   expect(stats.settleMs).toBeLessThan(SETTLE_LIMIT_MS);
+  expect(stats.crashes).toEqual([]);
   expect(stats.transfersCommitted).toBeGreaterThan(100);
   expect(stats.reads).toBeGreaterThan(100);
   expect(stats.lastTerm).toBeGreaterThan(stats.firstTerm);

@@ -110,6 +110,7 @@ for (let seed = firstSeed; seed < firstSeed + Number(values.runs); seed++) {
       `${s.reads} reads at ${level} via ${via} (${s.readsFailed} refused or timed out), ${s.faults.length} faults, ${s.snapshotsSent} snapshots sent, terms ${s.firstTerm}→${s.lastTerm}`;
   }
   summary += `, writes again ${stats.settleMs} ms after the faults`;
+  for (const c of stats.crashes) violations = [...violations, { kind: "node-crashed", detail: c }];
   if (stats.settleMs > SETTLE_LIMIT_MS) violations = [...violations, { kind: "slow-recovery", detail: `the healed cluster took ${stats.settleMs} ms to serve a write (limit ${SETTLE_LIMIT_MS} ms)` }];
   if (stats.preferredRegion !== null) summary += `, leader settled in ${stats.leaderRegion ?? "no region"}`;
   if (stats.preferredRegion !== null && stats.leaderRegion !== stats.preferredRegion) {
