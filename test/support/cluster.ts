@@ -106,7 +106,9 @@ export class TestCluster {
     const index = this.specs.indexOf(s);
     const args = [
       ...(this.opts.netns ? this.opts.netns.execPrefix(index) : []),
-      process.execPath, MAIN, "serve", "--id", s.id, "--data", s.dataDir, "--http", `${s.httpHost}:${s.httpPort}`, "--raft", `${s.raftHost}:${s.raftPort}`,
+      process.execPath, MAIN, "serve", "--id", s.id, "--data", s.dataDir, "--raft", `${s.raftHost}:${s.raftPort}`,
+      // In a NetnsLab the API listens on both links; nodes and discovery use the peer one (see netns-lab.ts).
+      ...(this.opts.netns ? ["--http", `0.0.0.0:${s.httpPort}`, "--http-advertise", `http://${s.raftHost}:${s.httpPort}`] : ["--http", `${s.httpHost}:${s.httpPort}`]),
       "--region", s.region, ...(joining ?? ["--bootstrap", bootstrap]), "--cluster-secret", this.secret,
       ...(this.opts.preferredRegion ? ["--preferred-region", this.opts.preferredRegion] : []),
       ...(this.opts.latency ? ["--latency", this.opts.latency] : []),

@@ -3,7 +3,11 @@
  * runs in its own network namespace with two links.
  *
  *   client link  host 10.78.T.4i+1 ── 10.78.T.4i+2 node i   (a /30 each)
- *   peer link    node i 10.79.T.i+2 ── a bridge in the host namespace ── other nodes
+ *   peer link    node i 10.79.T.i+2 ── a bridge in the host namespace (10.79.T.1) ── other nodes
+ *
+ * A node listens for HTTP on all its addresses and advertises its peer
+ * address, so node-to-node HTTP (a Hrana stream moving to the leader) crosses
+ * the bridge and is cut with the Raft traffic, as on a real network.
  *
  * (T is the lab's tag, so labs of concurrent test processes do not collide.)
  *
@@ -125,6 +129,9 @@ export class NetnsLab {
 
   private build(): void {
     mustIp(["link", "add", this.bridge, "type", "bridge"]);
+    // The host has an address on the bridge too, so the URLs nodes advertise (their peer addresses)
+    // work from the test process as they do from other nodes.
+    mustIp(["addr", "add", `10.79.${this.tag}.1/24`, "dev", this.bridge]);
     mustIp(["link", "set", this.bridge, "up"]);
     this.nodes.forEach((n, i) => {
       const inNs = (args: readonly string[]) => mustIp(["-n", n.netns, ...args]);
