@@ -392,8 +392,8 @@ export class QuorumNode implements NodeView {
       // The download took time, and snapshots travel beside the Raft messages: by now the sender may
       // have been deposed, or a newer snapshot or the log may have taken this node past it. Installing
       // it then would undo applied entries. The core still sees the message, to answer the sender.
-      const st = this.raft.status();
-      if (msg.term < st.term || msg.meta.index <= st.commit) {
+      if (!this.raft.acceptsSnapshot(msg)) {
+        const st = this.raft.status();
         this.log(`ignored a stale snapshot from ${from} (index ${msg.meta.index}, term ${msg.term}; this node: term ${st.term}, commit ${st.commit}, applied ${this.sm.appliedIndex()})`);
       } else {
         this.sm.restoreSnapshot(file);

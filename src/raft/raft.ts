@@ -155,6 +155,16 @@ export class Raft {
     return { ok: true, index, term: this.term };
   }
 
+  /**
+   * Whether stepping `m` would install it: its term is current and it covers
+   * entries past the commit index. A runtime that receives the snapshot's data
+   * before stepping the message asks this first, so data the core would refuse
+   * never replaces what is applied.
+   */
+  acceptsSnapshot(m: SnapshotMsg): boolean {
+    return m.term >= this.term && m.meta.index > this.log.committed;
+  }
+
   readIndex(ctx: string, opts?: { lease?: boolean }): void {
     if (this.role !== "leader") {
       if (this.role === "follower" && this.lead !== null) {
@@ -652,7 +662,8 @@ export class Raft {
   }
 
   private handleSnapshot(m: SnapshotMsg): void {
-    if (m.meta.index <= this.log.committed) {
+    // Called once m.term is ours: only the index decides.
+    if (!this.acceptsSnapshot(m)) {
       this.ackAfterPersist(m.from, this.log.committed);
       return;
     }

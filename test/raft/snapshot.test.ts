@@ -112,6 +112,16 @@ describe("snapshot install (receiver)", () => {
     expect(rd.messagesAfterPersist[0]).toMatchObject({ type: "append-resp", index: 8, reject: false });
   });
 
+  test("acceptsSnapshot says beforehand what stepping will do: past the commit index in the current term, nothing else", () => {
+    const b = followerWith(noops(1, 10, 1), 8);
+    expect(b.acceptsSnapshot(snapshotMsg(9, 1))).toBe(true);
+    expect(b.acceptsSnapshot(snapshotMsg(8, 1))).toBe(false);
+    b.step({ type: "heartbeat", from: "a", to: "b", term: 2, commit: 8, ctx: null });
+    // The same snapshot, sent by the leader of term 1 that has since been deposed.
+    expect(b.acceptsSnapshot(snapshotMsg(9, 1))).toBe(false);
+    expect(b.acceptsSnapshot({ ...snapshotMsg(9, 1), term: 2 })).toBe(true);
+  });
+
   test("the snapshot's membership becomes the configuration", () => {
     const b = followerWith(noops(1, 3, 1), 3);
     const bigger: Member[] = [...members, { id: "d", role: "learner", region: "iad" }];
