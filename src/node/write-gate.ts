@@ -20,8 +20,8 @@ export class WriteGate {
   }
 
   /** Resolves when the caller may write; plain writes pass straight through unless a transaction holds the gate. */
-  async pass(deadline: number, signal?: AbortSignal): Promise<void> {
-    while (this.holder !== null) await this.turn(deadline, signal);
+  async pass(deadline: number): Promise<void> {
+    while (this.holder !== null) await this.turn(deadline, undefined);
   }
 
   /** Takes the gate for `owner`, or throws a ServiceError("timeout") at the deadline or when `signal` aborts. */
