@@ -53,18 +53,13 @@ export function runBank(opts: BankOptions): Promise<BankResult> {
 }
 
 async function runOn(fc: FaultyCluster, opts: BankOptions): Promise<BankResult> {
-  const { cluster, ids, log } = fc;
+  const { cluster, ids } = fc;
   const accounts = opts.accounts ?? 5;
   const total = accounts * START_BALANCE;
-  const leader = await cluster.leader();
-  for (const sql of [
+  await fc.setUp([
     `CREATE TABLE ${TABLE} (id INTEGER PRIMARY KEY, balance INTEGER NOT NULL)`,
     `INSERT INTO ${TABLE} (id, balance) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${accounts}) SELECT i, ${START_BALANCE} FROM n`,
-  ]) {
-    const r = await cluster.sql(leader, { sql });
-    if (r.status !== 200) throw new Error(`setup failed: ${r.text}`);
-  }
-  const firstTerm = await fc.maxTerm();
+  ]);
 
   const t0 = performance.now();
   const now = () => performance.now() - t0;
@@ -159,13 +154,9 @@ async function runOn(fc: FaultyCluster, opts: BankOptions): Promise<BankResult> 
     }
   };
 
-  const nemesis = fc.startFaults(() => now() < endAt);
-  await Promise.all([...Array.from({ length: opts.clients ?? 6 }, (_, c) => clientLoop(c)), nemesis.done]);
-  log(`faults over after ${(now() / 1000).toFixed(1)} s; waiting for every node to apply the same index`);
-
-  const settled = await fc.settledRows<{ balance: number }>(`SELECT balance FROM ${TABLE} ORDER BY id`);
+  const nemesis = await fc.drive(opts.clients ?? 6, clientLoop, () => now() < endAt);
+  const { rows: settled, stats: faultStats } = await fc.settle<{ balance: number }>(nemesis, `SELECT balance FROM ${TABLE} ORDER BY id`);
   const finalBalances = new Map([...settled].map(([node, rows]) => [node, rows.map((r) => r.balance)]));
-  const faultStats = await fc.faultStats(nemesis, firstTerm);
   return {
     violations: checkBank({ accounts, total, reads, finalBalances }),
     stats: { transfersCommitted: committed, transfersDeclined: declined, transfersFailed: failed, reads: reads.length, readsFailed, failureReasons: [...failureReasons].sort((a, b) => b[1] - a[1]), ...faultStats },

@@ -9,6 +9,7 @@
 import { hash32, Prng } from "../sim/prng.ts";
 import { TestCluster, type ClusterOptions } from "../support/cluster.ts";
 import { NetnsLab } from "../support/netns-lab.ts";
+import { ViolationList, type Finding } from "./violation-list.ts";
 
 export type FaultKind = "kill" | "kill-leader" | "kill-majority" | "pause-leader" | "pause-follower" | "isolate-leader" | "isolate";
 /** Faults that need nothing but process signals. */
@@ -68,18 +69,27 @@ export interface FaultStats {
 /** A healed 3-node cluster elects a leader in about a second; taking this long to serve a write is a stall. */
 export const SETTLE_LIMIT_MS = 10_000;
 
+/** What a run's stats show wrong whatever the workload: crashes, a stall after the faults, leadership not back home. */
+export function runFindings(stats: FaultStats): Finding<"node-crashed" | "slow-recovery" | "leader-not-home">[] {
+  const found = new ViolationList<"node-crashed" | "slow-recovery" | "leader-not-home">();
+  for (const c of stats.crashes) found.add("node-crashed", c);
+  if (stats.settleMs >= SETTLE_LIMIT_MS) found.add("slow-recovery", `the healed cluster took ${stats.settleMs} ms to serve a write (limit ${SETTLE_LIMIT_MS} ms)`);
+  if (stats.preferredRegion !== null && stats.leaderRegion !== stats.preferredRegion) {
+    found.add("leader-not-home", `the leader is in ${stats.leaderRegion ?? "no region"} ${PLACEMENT_WAIT_MS / 1000} s after the faults, not in the preferred region ${stats.preferredRegion}`);
+  }
+  return found.list();
+}
+
 export interface FaultyCluster {
   readonly cluster: TestCluster;
   readonly ids: readonly string[];
   readonly log: (line: string) => void;
-  /** Injects faults until `going()` turns false; `done` resolves once every node is back and running. */
-  startFaults(going: () => boolean): FaultRun;
-  /** The highest term any node reports. */
-  maxTerm(): Promise<number>;
-  /** Every node's answer to `select` (a SELECT at level=none) once all have applied the leader's commit index. */
-  settledRows<R>(select: string): Promise<Map<string, R[]>>;
-  /** Once the run is over and settled: what `run` did, since the term was `firstTerm`. */
-  faultStats(run: FaultRun, firstTerm: number): Promise<FaultStats>;
+  /** Runs the workload's setup statements through the leader; the run's first term is taken after them. */
+  setUp(statements: readonly string[]): Promise<void>;
+  /** Runs `clients` loops while the nemesis injects faults until `going()` turns false; resolves once every node is back. */
+  drive(clients: number, loop: (client: number) => Promise<void>, going: () => boolean): Promise<FaultRun>;
+  /** Once every node has applied the leader's commit index: each node's answer to `select` (at level=none), and what the run saw. */
+  settle<R>(run: FaultRun, select: string): Promise<{ readonly rows: Map<string, R[]>; readonly stats: FaultStats }>;
 }
 
 /** Starts the cluster (in a NetnsLab when asked), runs `body`, and always tears both down. */
@@ -95,24 +105,34 @@ export async function withFaultyCluster<T>(opts: FaultyClusterOptions, body: (fc
       extraArgs: [...(opts.cluster?.extraArgs ?? []), ...snapshotArgs],
       ...(lab ? { netns: lab } : {}),
     });
-    let settleMs = 0;
+    let firstTerm = 0;
     const fc: FaultyCluster = {
       cluster,
       ids: cluster.specs.map((s) => s.id),
       log,
-      startFaults: (going) => runFaults(cluster, lab, new Prng(hash32(opts.seed, 0)), faults, going, log),
-      maxTerm: () => maxTerm(cluster),
-      settledRows: async <R>(select: string) => {
-        const r = await settledRows<R>(cluster, select, log);
-        settleMs = r.settleMs;
-        return r.rows;
+      setUp: async (statements) => {
+        const leader = await cluster.leader();
+        for (const sql of statements) {
+          const r = await cluster.sql(leader, { sql });
+          if (r.status !== 200) throw new Error(`setup failed: ${r.text}`);
+        }
+        firstTerm = await maxTerm(cluster);
       },
-      faultStats: async (run, firstTerm) => {
+      drive: async (clients, loop, going) => {
+        const started = performance.now();
+        const run = runFaults(cluster, lab, new Prng(hash32(opts.seed, 0)), faults, going, log);
+        await Promise.all([...Array.from({ length: clients }, (_, c) => loop(c)), run.done]);
+        log(`faults over after ${((performance.now() - started) / 1000).toFixed(1)} s; waiting for every node to apply the same index`);
+        return run;
+      },
+      settle: async <R>(run: FaultRun, select: string) => {
+        const { rows, settleMs } = await settledRows<R>(cluster, select, log);
         let snapshotsSent = run.snapshotsSentByKilled();
         for (const s of cluster.specs) snapshotsSent += await snapshotsSentBy(cluster, s.id);
         const preferredRegion = opts.cluster?.preferredRegion ?? null;
         const leaderRegion = await leaderRegionAtEnd(cluster, preferredRegion);
-        return { faults: run.applied, snapshotsSent, firstTerm, lastTerm: await maxTerm(cluster), leaderRegion, preferredRegion, settleMs, crashes: run.crashes };
+        const stats: FaultStats = { faults: run.applied, snapshotsSent, firstTerm, lastTerm: await maxTerm(cluster), leaderRegion, preferredRegion, settleMs, crashes: run.crashes };
+        return { rows, stats };
       },
     };
     try {

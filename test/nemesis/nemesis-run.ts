@@ -58,13 +58,8 @@ export function runNemesis(opts: NemesisOptions): Promise<NemesisResult> {
 }
 
 async function runOn(fc: FaultyCluster, opts: NemesisOptions): Promise<NemesisResult> {
-  const { cluster, ids, log } = fc;
-  const leader = await cluster.leader();
-  for (const sql of [`CREATE TABLE ${TABLE} (id INTEGER PRIMARY KEY, client INTEGER NOT NULL, seq INTEGER NOT NULL)`, `CREATE INDEX ${TABLE}_client ON ${TABLE} (client, seq)`]) {
-    const r = await cluster.sql(leader, { sql });
-    if (r.status !== 200) throw new Error(`setup failed: ${r.text}`);
-  }
-  const firstTerm = await fc.maxTerm();
+  const { cluster, ids } = fc;
+  await fc.setUp([`CREATE TABLE ${TABLE} (id INTEGER PRIMARY KEY, client INTEGER NOT NULL, seq INTEGER NOT NULL)`, `CREATE INDEX ${TABLE}_client ON ${TABLE} (client, seq)`]);
 
   const t0 = performance.now();
   const now = () => performance.now() - t0;
@@ -177,12 +172,8 @@ async function runOn(fc: FaultyCluster, opts: NemesisOptions): Promise<NemesisRe
     }
   };
 
-  const nemesis = fc.startFaults(() => now() < endAt);
-  await Promise.all([...Array.from({ length: clients }, (_, c) => clientLoop(c)), nemesis.done]);
-  log(`faults over after ${(now() / 1000).toFixed(1)} s; waiting for every node to apply the same index`);
-
-  const finalRows = await fc.settledRows<Row>(`SELECT id, client, seq FROM ${TABLE} ORDER BY id`);
-  const faultStats = await fc.faultStats(nemesis, firstTerm);
+  const nemesis = await fc.drive(clients, clientLoop, () => now() < endAt);
+  const { rows: finalRows, stats: faultStats } = await fc.settle<Row>(nemesis, `SELECT id, client, seq FROM ${TABLE} ORDER BY id`);
   const violations = checkHistory({ appends, reads, finalRows });
   return {
     violations,

@@ -3,7 +3,7 @@
  * Exits 1 if any run's history has a violation.
  */
 import { parseArgs } from "node:util";
-import { ALL_FAULTS, NETWORK_FAULTS, PROCESS_FAULTS, SETTLE_LIMIT_MS, type FaultKind, type FaultStats } from "./faulty-cluster.ts";
+import { ALL_FAULTS, NETWORK_FAULTS, PROCESS_FAULTS, runFindings, SETTLE_LIMIT_MS, type FaultKind, type FaultStats } from "./faulty-cluster.ts";
 import { runNemesis } from "./nemesis-run.ts";
 import { runBank, type TransferMode } from "./bank-run.ts";
 
@@ -110,12 +110,8 @@ for (let seed = firstSeed; seed < firstSeed + Number(values.runs); seed++) {
       `${s.reads} reads at ${level} via ${via} (${s.readsFailed} refused or timed out), ${s.faults.length} faults, ${s.snapshotsSent} snapshots sent, terms ${s.firstTerm}→${s.lastTerm}`;
   }
   summary += `, writes again ${stats.settleMs} ms after the faults`;
-  for (const c of stats.crashes) violations = [...violations, { kind: "node-crashed", detail: c }];
-  if (stats.settleMs > SETTLE_LIMIT_MS) violations = [...violations, { kind: "slow-recovery", detail: `the healed cluster took ${stats.settleMs} ms to serve a write (limit ${SETTLE_LIMIT_MS} ms)` }];
   if (stats.preferredRegion !== null) summary += `, leader settled in ${stats.leaderRegion ?? "no region"}`;
-  if (stats.preferredRegion !== null && stats.leaderRegion !== stats.preferredRegion) {
-    violations = [...violations, { kind: "leader-not-home", detail: `the leader is in ${stats.leaderRegion ?? "no region"} 30 s after the faults, not in the preferred region ${stats.preferredRegion}` }];
-  }
+  violations = [...violations, ...runFindings(stats)];
   console.log(`seed ${seed}: ${violations.length === 0 ? "ok" : `${violations.length} VIOLATION(S)`} in ${((Date.now() - started) / 1000).toFixed(0)} s — ${summary}`);
   for (const v of violations) console.log(`  ${v.kind}: ${v.detail}`);
   if (violations.length > 0) failed++;
